@@ -1,0 +1,14 @@
+import type { ReactNode } from 'react'
+
+export const metadata = {
+  title: 'sketchroom',
+  description: 'A live collaborative whiteboard you can host yourself',
+}
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>{children}</body>
+    </html>
+  )
+}

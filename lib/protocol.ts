@@ -1,0 +1,48 @@
+/**
+ * y-websocket v1 wire protocol constants, shared by the server and the browser.
+ * Each WebSocket binary frame carries exactly one message; its first varUint is the
+ * message type.
+ */
+export const MessageType = {
+  Sync: 0,
+  Awareness: 1,
+  Auth: 2,
+  QueryAwareness: 3,
+} as const
+export type MessageType = (typeof MessageType)[keyof typeof MessageType]
+
+/** Second varUint of a Sync message. */
+export const SyncType = {
+  Step1: 0,
+  Step2: 1,
+  Update: 2,
+} as const
+export type SyncType = (typeof SyncType)[keyof typeof SyncType]
+
+/** Second varUint of an Auth message (y-protocols/auth). */
+export const AuthType = { PermissionDenied: 0 } as const
+
+/**
+ * WebSocket close codes. 44xx are final: a client should not retry them blindly.
+ * The close reason text always says why in words.
+ */
+export const CloseCode = {
+  GoingAway: 1001,
+  Policy: 1008,
+  TooBig: 1009,
+  InternalError: 1011,
+  Malformed: 4400,
+  Unauthorized: 4401,
+  Forbidden: 4403,
+  LimitReached: 4413,
+  RateLimited: 4429,
+} as const
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
+
+/** True for close codes a client must not retry without a change (new token, reload). */
+export function isFinalCloseCode(code: number): boolean {
+  return code >= 4400 && code < 4500
+}
+
+/** Path prefix of the WebSocket endpoint: `ws(s)://host/sync/<roomId>`. */
+export const SYNC_PATH_PREFIX = '/sync/'

@@ -1,0 +1,357 @@
+import type { Logger } from 'pino'
+import * as Y from 'yjs'
+import { CloseCode } from '../lib/protocol'
+import type { Connection } from './Connection'
+import { SyncError } from './errors'
+import {
+  type AwarenessEntry,
+  encodeAwareness,
+  encodeAwarenessRemoval,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeUpdate,
+  parseMessage,
+} from './messages'
+import type { Stats } from './Stats'
+import type { Store } from './Store'
+
+export interface RoomOptions {
+  store: Store
+  log: Logger
+  stats: Stats
+  /** Called when the room has something to send; the server flushes all such rooms once per event-loop turn. */
+  requestFlush: (room: Room) => void
+  /** Compact the stored log into one snapshot once it holds this many bytes or entries. */
+  compactAfterBytes: number
+  compactAfterEntries: number
+  observeAppendSeconds?: (seconds: number) => void
+}
+
+interface AwarenessState {
+  clock: number
+  /** The client's entry as received, or null once it left (kept so stale updates stay stale). */
+  bytes: Uint8Array | null
+  owner: Connection | null
+}
+
+interface PendingUpdate {
+  update: Uint8Array
+  from: Connection | null
+}
+
+export type RoomState = 'loading' | 'ready' | 'unloading' | 'closed' | 'failed'
+
+const EMPTY_STATE_VECTOR = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0
+
+/**
+ * One board: a Y.Doc, the awareness of everyone in it, and their connections.
+ *
+ * Everything a room receives in one event-loop turn goes out together at the end of the
+ * turn: all updates merged into one frame, the latest awareness entry per client in
+ * another, each encoded once and written to every peer but its sender. Updates are
+ * appended to the store before that, so nothing a peer has seen can be lost.
+ *
+ * @example
+ * const room = new Room('abc', options)
+ * await room.load()
+ * room.join(connection)
+ * room.receive(connection, frame)
+ */
+export class Room {
+  readonly doc = new Y.Doc()
+  readonly connections = new Set<Connection>()
+  state: RoomState = 'loading'
+  /** Joins that have the room but have not added their connection yet; keeps it loaded. */
+  joining = 0
+
+  private readonly awareness = new Map<number, AwarenessState>()
+  private pendingUpdates: PendingUpdate[] = []
+  private pendingAwareness = new Map<number, { bytes: Uint8Array; from: Connection | null }>()
+  /** Replies that must wait until pending updates are stored (a joiner's full state). */
+  private afterAppend: Array<() => void> = []
+  private flushRequested = false
+  private flushChain: Promise<void> = Promise.resolve()
+
+  // Encoded once, reused for every joiner until the document changes.
+  private fullStateFrame: Uint8Array | null = null
+  private stateVectorFrame: Uint8Array | null = null
+  private awarenessFrameCache: Uint8Array | null = null
+
+  private docChanges = 0
+  private logEntries = 0
+  private logBytes = 0
+
+  constructor(
+    readonly id: string,
+    private readonly options: RoomOptions,
+  ) {
+    this.doc.on('update', () => {
+      this.docChanges++
+      this.fullStateFrame = null
+      this.stateVectorFrame = null
+    })
+  }
+
+  /** Reads the room from the store. Throws (and the room must be discarded) if it cannot. */
+  async load(): Promise<void> {
+    const stored = await this.options.store.load(this.id)
+    if (stored) {
+      Y.applyUpdate(this.doc, stored.update)
+      this.logEntries = stored.entries
+      this.logBytes = stored.bytes
+      // The stored update is already a full state: joiners get it without re-encoding.
+      this.fullStateFrame = encodeSyncStep2(stored.update)
+    }
+    this.state = 'ready'
+  }
+
+  /** Adds a connection and starts the sync handshake with it. */
+  join(conn: Connection): void {
+    this.connections.add(conn)
+    conn.send((this.stateVectorFrame ??= encodeSyncStep1(Y.encodeStateVector(this.doc))))
+    const awareness = this.awarenessFrame()
+    if (awareness) conn.send(awareness)
+  }
+
+  /** Removes a connection; its awareness states are announced as gone. */
+  leave(conn: Connection): void {
+    if (!this.connections.delete(conn)) return
+    for (const clientId of conn.awarenessClients.keys()) {
+      const current = this.awareness.get(clientId)
+      if (!current || current.owner !== conn || current.bytes === null) continue
+      this.awareness.set(clientId, { clock: current.clock + 1, bytes: null, owner: null })
+      this.pendingAwareness.set(clientId, { bytes: encodeAwarenessRemoval(clientId, current.clock), from: conn })
+      this.awarenessFrameCache = null
+    }
+    this.requestFlush()
+  }
+
+  /** Handles one binary frame. Throws SyncError for malformed input; the caller closes `conn`. */
+  receive(conn: Connection, frame: Uint8Array): void {
+    const message = parseMessage(frame)
+    switch (message.type) {
+      case 'sync-step1':
+        if (this.pendingUpdates.length > 0) {
+          this.afterAppend.push(() => this.answerStep1(conn, message.stateVector))
+        } else {
+          this.answerStep1(conn, message.stateVector)
+        }
+        return
+      case 'sync-step2':
+      case 'sync-update':
+        this.applyUpdate(conn, message.update)
+        return
+      case 'awareness':
+        this.applyAwareness(conn, message.entries)
+        return
+      case 'query-awareness': {
+        const frame = this.awarenessFrame()
+        if (frame) conn.send(frame)
+        return
+      }
+      case 'auth':
+      case 'unknown':
+        return
+    }
+  }
+
+  private answerStep1(conn: Connection, stateVector: Uint8Array): void {
+    if (EMPTY_STATE_VECTOR(stateVector)) {
+      conn.send((this.fullStateFrame ??= encodeSyncStep2(Y.encodeStateAsUpdate(this.doc))))
+      return
+    }
+    let diff: Uint8Array
+    try {
+      diff = Y.encodeStateAsUpdate(this.doc, stateVector)
+    } catch (err) {
+      throw new SyncError('malformed', 'malformed message: state vector does not decode', { cause: err })
+    }
+    conn.send(encodeSyncStep2(diff))
+  }
+
+  private applyUpdate(conn: Connection, received: Uint8Array): void {
+    try {
+      // Decoding first means a bad update is refused whole, never half applied.
+      Y.decodeUpdate(received)
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err)
+      throw new SyncError('malformed', `malformed message: update does not decode (${detail})`, { cause: err })
+    }
+    // ws hands out views into larger buffers; a Y.Doc may keep what it is given.
+    const update = received.byteOffset === 0 && received.buffer.byteLength === received.length ? received : received.slice()
+    const before = this.docChanges
+    Y.applyUpdate(this.doc, update, conn)
+    const store = this.doc.store
+    if (this.docChanges === before && store.pendingStructs === null && store.pendingDs === null) {
+      return // nothing new (a client's empty sync step 2, or a resend)
+    }
+    this.pendingUpdates.push({ update, from: conn })
+    this.requestFlush()
+  }
+
+  private applyAwareness(conn: Connection, entries: AwarenessEntry[]): void {
+    let changed = false
+    for (const entry of entries) {
+      const current = this.awareness.get(entry.clientId)
+      if (current) {
+        const newer = entry.clock > current.clock
+        const sameClockRemoval = entry.clock === current.clock && entry.removed && current.bytes !== null
+        if (!newer && !sameClockRemoval) continue
+      }
+      if (entry.removed) {
+        this.awareness.set(entry.clientId, { clock: entry.clock, bytes: null, owner: null })
+        conn.awarenessClients.delete(entry.clientId)
+      } else {
+        // Copy: the entry is a view into the whole received frame.
+        this.awareness.set(entry.clientId, { clock: entry.clock, bytes: entry.bytes.slice(), owner: conn })
+        conn.awarenessClients.set(entry.clientId, entry.clock)
+      }
+      this.pendingAwareness.set(entry.clientId, { bytes: entry.bytes, from: conn })
+      changed = true
+    }
+    if (changed) {
+      this.awarenessFrameCache = null
+      this.requestFlush()
+    }
+  }
+
+  /** All current awareness states as one frame, or null when nobody has one. */
+  private awarenessFrame(): Uint8Array | null {
+    if (this.awarenessFrameCache) return this.awarenessFrameCache
+    const entries: Uint8Array[] = []
+    for (const state of this.awareness.values()) if (state.bytes) entries.push(state.bytes)
+    if (entries.length === 0) return null
+    return (this.awarenessFrameCache = encodeAwareness(entries))
+  }
+
+  private requestFlush(): void {
+    if (this.flushRequested) return
+    this.flushRequested = true
+    this.options.requestFlush(this)
+  }
+
+  /** Stores and sends what this turn produced. Flushes run one after another. */
+  flush(): Promise<void> {
+    this.flushRequested = false
+    const updates = this.pendingUpdates
+    const awareness = this.pendingAwareness
+    const afterAppend = this.afterAppend
+    if (updates.length === 0 && awareness.size === 0 && afterAppend.length === 0) return this.flushChain
+    this.pendingUpdates = []
+    this.pendingAwareness = new Map()
+    this.afterAppend = []
+    // Awareness is not stored, so it need not wait for the store.
+    if (awareness.size > 0) this.broadcastAwareness(awareness)
+    this.flushChain = this.flushChain.then(() => this.storeAndSend(updates, afterAppend))
+    return this.flushChain
+  }
+
+  private async storeAndSend(updates: PendingUpdate[], afterAppend: Array<() => void>): Promise<void> {
+    if (this.state === 'failed' || this.state === 'closed') return
+    if (updates.length > 0) {
+      const { store, observeAppendSeconds } = this.options
+      try {
+        for (const { update } of updates) {
+          const started = performance.now()
+          await store.append(this.id, update)
+          observeAppendSeconds?.((performance.now() - started) / 1000)
+          this.logEntries++
+          this.logBytes += update.length
+        }
+      } catch (err) {
+        this.fail(new SyncError('storeFailed', 'the server could not save changes; reconnect to resend them', { cause: err }))
+        return
+      }
+      this.broadcastUpdates(updates)
+    }
+    for (const reply of afterAppend) {
+      try {
+        reply()
+      } catch (err) {
+        this.options.log.warn({ err, room: this.id }, 'deferred reply failed')
+      }
+    }
+    if (this.logBytes > this.options.compactAfterBytes || this.logEntries > this.options.compactAfterEntries) {
+      await this.compact()
+    }
+  }
+
+  private broadcastUpdates(updates: PendingUpdate[]): void {
+    if (updates.length === 1) {
+      const { update, from } = updates[0]!
+      const frame = encodeUpdate(update)
+      for (const conn of this.connections) if (conn !== from) conn.send(frame)
+      return
+    }
+    const senders = new Set<Connection | null>()
+    for (const u of updates) senders.add(u.from)
+    const all = encodeUpdate(Y.mergeUpdates(updates.map((u) => u.update)))
+    for (const conn of this.connections) {
+      if (!senders.has(conn)) {
+        conn.send(all)
+        continue
+      }
+      const others = updates.filter((u) => u.from !== conn).map((u) => u.update)
+      if (others.length > 0) conn.send(encodeUpdate(others.length === 1 ? others[0]! : Y.mergeUpdates(others)))
+    }
+  }
+
+  private broadcastAwareness(pending: Map<number, { bytes: Uint8Array; from: Connection | null }>): void {
+    const senders = new Set<Connection | null>()
+    const entries: Uint8Array[] = []
+    for (const p of pending.values()) {
+      senders.add(p.from)
+      entries.push(p.bytes)
+    }
+    const all = encodeAwareness(entries)
+    for (const conn of this.connections) {
+      if (!senders.has(conn)) {
+        conn.send(all)
+        continue
+      }
+      const others: Uint8Array[] = []
+      for (const p of pending.values()) if (p.from !== conn) others.push(p.bytes)
+      if (others.length > 0) conn.send(encodeAwareness(others))
+    }
+  }
+
+  /** Replaces the stored log by one snapshot of the document. */
+  async compact(): Promise<void> {
+    if (this.logEntries <= 1) return
+    const state = Y.encodeStateAsUpdate(this.doc)
+    await this.options.store.compact(this.id, state)
+    this.logEntries = 1
+    this.logBytes = state.length
+  }
+
+  /** Waits for everything received so far to be stored. */
+  async settle(): Promise<void> {
+    await this.flush()
+  }
+
+  /** Flushes, compacts and frees the room. The caller has checked that nobody is in it. */
+  async unload(): Promise<void> {
+    this.state = 'unloading'
+    try {
+      await this.flush()
+      await this.compact()
+    } finally {
+      this.state = 'closed'
+      this.doc.destroy()
+    }
+  }
+
+  /** Something went wrong that makes this room unsafe to keep serving: drop everyone. */
+  fail(error: SyncError): void {
+    if (this.state === 'failed') return
+    this.state = 'failed'
+    this.options.log.error({ err: error.cause ?? error, room: this.id }, error.message)
+    for (const conn of this.connections) conn.close(CloseCode.InternalError, error.message)
+  }
+
+  get awarenessCount(): number {
+    let n = 0
+    for (const s of this.awareness.values()) if (s.bytes) n++
+    return n
+  }
+}

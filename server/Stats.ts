@@ -1,0 +1,16 @@
+/**
+ * Plain counters on the hot path; `/metrics` reads them when scraped, so counting a
+ * message costs an addition, not a metrics-library call.
+ */
+export class Stats {
+  messagesIn = 0
+  messagesOut = 0
+  bytesIn = 0
+  bytesOut = 0
+  connectionsOpened = 0
+  closedByReason = new Map<string, number>()
+
+  countClose(reason: string): void {
+    this.closedByReason.set(reason, (this.closedByReason.get(reason) ?? 0) + 1)
+  }
+}

@@ -1,0 +1,31 @@
+import { CloseCode } from '../lib/protocol'
+
+/** Why the server refused something. Each reason maps to one close code. */
+export const SyncErrorReason = {
+  malformed: CloseCode.Malformed,
+  tooBig: CloseCode.TooBig,
+  loadFailed: CloseCode.InternalError,
+  storeFailed: CloseCode.InternalError,
+  slowConsumer: CloseCode.Policy,
+  shuttingDown: CloseCode.GoingAway,
+} as const
+export type SyncErrorReason = keyof typeof SyncErrorReason
+
+/** The one error type of the sync server; `closeCode` is what the offending connection gets. */
+export class SyncError extends Error {
+  override readonly name = 'SyncError'
+  readonly closeCode: number
+  constructor(
+    readonly reason: SyncErrorReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+    this.closeCode = SyncErrorReason[reason]
+  }
+}
+
+/** Thrown at start-up for an invalid setting; the message names the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}

@@ -1,0 +1,235 @@
+/**
+ * The process entry point, and the one file that reads the environment and touches
+ * HTTP and WebSocket sockets.
+ *
+ *   tsx server/main.ts               Next.js app + sync endpoint on one port (npm start)
+ *   tsx server/main.ts --dev         the same with Next.js in development mode (npm run dev)
+ *   tsx server/main.ts --sync-only   the sync endpoint alone (npm run sync)
+ *
+ * Tests and benchmarks call `startServer` to run one in-process on port 0.
+ */
+import http from 'node:http'
+import type { Duplex } from 'node:stream'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import pino, { type Logger } from 'pino'
+import { WebSocketServer } from 'ws'
+import { SYNC_PATH_PREFIX } from '../lib/protocol'
+import { roomIdProblem } from '../lib/roomId'
+import { type Config, loadConfig, sqliteFile } from './config'
+import { ConfigError } from './errors'
+import { createMetrics } from './metrics'
+import { SqliteStore } from './SqliteStore'
+import type { Store } from './Store'
+import { SyncServer } from './SyncServer'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+export interface StartOptions {
+  /** Serve the Next.js app too (default false: sync endpoint, /healthz and /metrics only). */
+  app?: boolean
+  /** Next.js development mode. */
+  dev?: boolean
+  logger?: Logger
+  /** Defaults to SQLite under DATA_DIR. */
+  store?: Store
+  /** Passed through to SyncServer (tests shorten it). */
+  unloadDelayMs?: number
+}
+
+export interface RunningServer {
+  port: number
+  /** `http://host:port` */
+  url: string
+  sync: SyncServer
+  http: http.Server
+  /** Graceful stop: stop accepting, store everything, close sockets with 1001. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts the HTTP server with the sync endpoint (and the app, if asked).
+ *
+ * @example
+ * const server = await startServer(loadConfig({ PORT: '0', DATA_DIR: dir }))
+ * new WebsocketProvider(`ws://127.0.0.1:${server.port}/sync`, 'room1', doc, { WebSocketPolyfill: WebSocket })
+ */
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const log = options.logger ?? pino({ level: config.LOG_LEVEL, base: { service: 'sketchroom' } })
+  const store = options.store ?? new SqliteStore({ file: sqliteFile(config) })
+  let sync: SyncServer | null = null
+  const metrics = createMetrics(() => sync)
+  sync = new SyncServer({
+    store,
+    log,
+    maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    compactAfterBytes: config.COMPACT_AFTER_BYTES,
+    unloadDelayMs: options.unloadDelayMs,
+    observeAppendSeconds: metrics.observeAppendSeconds,
+  })
+  const syncServer = sync
+
+  let nextHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null
+  let nextUpgrade: ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | null = null
+  let closeNext: (() => Promise<void>) | null = null
+  if (options.app) {
+    const { default: next } = await import('next')
+    const app = next({ dev: options.dev ?? false, dir: ROOT, hostname: config.HOST, port: config.PORT })
+    await app.prepare()
+    nextHandler = app.getRequestHandler()
+    if (options.dev) nextUpgrade = app.getUpgradeHandler()
+    closeNext = () => app.close()
+  }
+
+  const server = http.createServer((req, res) => {
+    const pathname = (req.url ?? '/').split('?')[0]
+    if (pathname === '/healthz') {
+      const health = syncServer.health()
+      res.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      res.end(JSON.stringify(health))
+      return
+    }
+    if (pathname === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType })
+          res.end(text)
+        },
+        (err: unknown) => {
+          log.error({ err }, 'metrics failed')
+          res.writeHead(500).end()
+        },
+      )
+      return
+    }
+    if (nextHandler) {
+      nextHandler(req, res).catch((err: unknown) => {
+        log.error({ err, url: req.url }, 'request failed')
+        if (!res.headersSent) res.writeHead(500)
+        res.end()
+      })
+      return
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: this is the sync server alone\n')
+  })
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.MAX_MESSAGE_BYTES, perMessageDeflate: false })
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pathname = (req.url ?? '/').split('?')[0]!
+    if (pathname === '/sync' || pathname.startsWith(SYNC_PATH_PREFIX)) {
+      const roomId = pathname.slice(SYNC_PATH_PREFIX.length)
+      const problem = roomIdProblem(roomId)
+      if (problem) return refuseUpgrade(socket, 400, problem)
+      if (syncServer.isClosing) return refuseUpgrade(socket, 503, 'server is shutting down')
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const events = syncServer.accept(ws, roomId, { ip: req.socket.remoteAddress })
+        ws.on('message', (data: Buffer, isBinary: boolean) => events.message(data, isBinary))
+        ws.on('pong', () => events.pong())
+        ws.on('close', (code: number, reason: Buffer) => events.close(code, reason.toString()))
+        ws.on('error', (err: Error & { code?: string }) => {
+          // ws closes the socket itself (1009 for frames over maxPayload); just record why.
+          log.warn({ room: roomId, err: err.message, code: err.code }, 'socket error')
+        })
+      })
+      return
+    }
+    if (nextUpgrade) {
+      nextUpgrade(req, socket, head).catch(() => socket.destroy())
+      return
+    }
+    refuseUpgrade(socket, 404, 'no WebSocket endpoint here; use /sync/<roomId>')
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : config.PORT
+  const shownHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST
+  const url = `http://${shownHost}:${port}`
+  log.info({ port, url, app: Boolean(options.app), dataDir: path.resolve(config.DATA_DIR) }, 'listening')
+
+  let closing: Promise<void> | null = null
+  return {
+    port,
+    url,
+    sync: syncServer,
+    http: server,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+        await syncServer.close()
+        wss.close()
+        server.closeIdleConnections()
+        await closeNext?.()
+        server.closeAllConnections()
+        await stopped
+      })()
+      return closing
+    },
+  }
+}
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  const text = `${reason}\n`
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n` +
+      'Content-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(text)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      text,
+  )
+}
+
+/** Runs the server as a process: reads env, starts, stops cleanly on SIGTERM/SIGINT. */
+export async function cli(argv: string[]): Promise<void> {
+  const syncOnly = argv.includes('--sync-only')
+  const dev = argv.includes('--dev')
+  let config: Config
+  try {
+    config = loadConfig(process.env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`sketchroom: ${err.message}`)
+      process.exit(1)
+    }
+    throw err
+  }
+  const log = pino({ level: config.LOG_LEVEL, base: { service: 'sketchroom' } })
+  let running: RunningServer
+  try {
+    running = await startServer(config, { app: !syncOnly, dev, logger: log })
+  } catch (err) {
+    log.fatal({ err }, 'could not start')
+    console.error(`sketchroom: could not start: ${err instanceof Error ? err.message : String(err)}`)
+    process.exit(1)
+  }
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'shutting down')
+    running.close().then(
+      () => {
+        log.info('stopped')
+        process.exit(0)
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  void cli(process.argv.slice(2))
+}

@@ -1,0 +1,47 @@
+import client from 'prom-client'
+import type { SyncServer } from './SyncServer'
+
+/**
+ * A Prometheus registry for one server. Counters read the server's plain Stats when
+ * scraped, so the hot path never calls into prom-client.
+ */
+export function createMetrics(getServer: () => SyncServer | null): {
+  registry: client.Registry
+  observeAppendSeconds: (seconds: number) => void
+} {
+  const registry = new client.Registry()
+  client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 })
+
+  const stat = (name: string, help: string, read: (s: SyncServer) => number, type: 'counter' | 'gauge') => {
+    const Metric = type === 'counter' ? client.Counter : client.Gauge
+    new Metric({
+      name,
+      help,
+      registers: [registry],
+      collect(this: client.Counter | client.Gauge) {
+        const server = getServer()
+        if (!server) return
+        const value = read(server)
+        if (this instanceof client.Counter) {
+          this.reset()
+          this.inc(value)
+        } else this.set(value)
+      },
+    })
+  }
+  stat('sketchroom_rooms', 'Rooms loaded in memory', (s) => s.rooms.size, 'gauge')
+  stat('sketchroom_connections', 'Open WebSocket connections', (s) => s.connectionCount, 'gauge')
+  stat('sketchroom_connections_opened_total', 'WebSocket connections accepted', (s) => s.stats.connectionsOpened, 'counter')
+  stat('sketchroom_messages_in_total', 'Frames received from clients', (s) => s.stats.messagesIn, 'counter')
+  stat('sketchroom_messages_out_total', 'Frames sent to clients', (s) => s.stats.messagesOut, 'counter')
+  stat('sketchroom_bytes_in_total', 'Bytes received from clients', (s) => s.stats.bytesIn, 'counter')
+  stat('sketchroom_bytes_out_total', 'Bytes sent to clients', (s) => s.stats.bytesOut, 'counter')
+
+  const append = new client.Histogram({
+    name: 'sketchroom_store_append_seconds',
+    help: 'Time to append one update to the store',
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
+    registers: [registry],
+  })
+  return { registry, observeAppendSeconds: (seconds) => append.observe(seconds) }
+}
