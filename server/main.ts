@@ -114,6 +114,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: this is the sync server alone\n')
   })
 
+  // Requests Node's parser refuses (raw non-ASCII paths, bad headers) get a reason too.
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    if (!socket.writable) return socket.destroy()
+    refuseUpgrade(socket, 400, `malformed HTTP request (${err.code ?? err.message}); room ids are plain ASCII`)
+  })
+
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.MAX_MESSAGE_BYTES, perMessageDeflate: false })
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -1,0 +1,227 @@
+import * as encoding from 'lib0/encoding'
+import { afterEach, describe, expect, test } from 'vitest'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { encodeUpdate, KEEPALIVE_FRAME, parseMessage } from '../../server/messages'
+import { SqliteStore } from '../../server/SqliteStore'
+import type { Store } from '../../server/Store'
+import { sqliteFile } from '../../server/config'
+import {
+  connectClient,
+  rawClient,
+  type RawClient,
+  sleep,
+  startTestServer,
+  synced,
+  type TestClient,
+  type TestServer,
+  tempDir,
+  upgradeRefusal,
+  waitFor,
+} from '../helpers'
+
+const cleanup: Array<() => unknown> = []
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn()
+})
+
+async function server(env: Record<string, string> = {}, store?: Store): Promise<TestServer> {
+  const s = await startTestServer(env, store ? { store } : {})
+  cleanup.push(() => s.close())
+  return s
+}
+function client(s: TestServer, room: string): TestClient {
+  const c = connectClient(s.wsUrl, room)
+  cleanup.push(() => c.destroy())
+  return c
+}
+function raw(s: TestServer, room: string, options?: WebSocket.ClientOptions): RawClient {
+  const c = rawClient(`${s.wsUrl}/${room}`, options)
+  cleanup.push(() => c.ws.terminate())
+  return c
+}
+
+describe('protocol', () => {
+  test('[S1] stock y-websocket clients converge on concurrent edits', async () => {
+    const s = await server()
+    const clients = [client(s, 'room-a'), client(s, 'room-a'), client(s, 'room-a')]
+    await synced(...clients)
+    clients.forEach((c, i) => {
+      for (let n = 0; n < 20; n++) {
+        c.doc.getArray<string>('list').insert(0, [`${i}-${n}`])
+        c.doc.getMap('map').set(`k${n % 5}`, i)
+        c.doc.getText('text').insert(0, String(i))
+      }
+    })
+    await waitFor(() => clients.every((c) => c.doc.getArray('list').length === 60), 'all 60 items everywhere')
+    const expected = Y.encodeStateAsUpdate(clients[0]!.doc)
+    for (const c of clients) {
+      expect(c.doc.getArray('list').toJSON()).toEqual(clients[0]!.doc.getArray('list').toJSON())
+      expect(c.doc.getMap('map').toJSON()).toEqual(clients[0]!.doc.getMap('map').toJSON())
+      expect(c.doc.getText('text').toString()).toEqual(clients[0]!.doc.getText('text').toString())
+    }
+    // A late joiner gets the same document.
+    const late = client(s, 'room-a')
+    await synced(late)
+    expect(Y.encodeStateVector(late.doc)).toEqual(Y.encodeStateVectorFromUpdate(expected))
+    expect(late.doc.getArray('list').toJSON()).toEqual(clients[0]!.doc.getArray('list').toJSON())
+  })
+
+  test('[S2] awareness is relayed and disappears when its client disconnects', async () => {
+    const s = await server()
+    const a = client(s, 'room-aw')
+    const b = client(s, 'room-aw')
+    await synced(a, b)
+    a.provider.awareness.setLocalStateField('user', { name: 'Ada', color: '#f00' })
+    const aId = a.doc.clientID
+    await waitFor(() => b.provider.awareness.getStates().get(aId)?.user?.name === 'Ada', "Ada's state at B")
+    // A joiner after the fact is told about existing states too.
+    const c = client(s, 'room-aw')
+    await waitFor(() => c.provider.awareness.getStates().get(aId)?.user?.name === 'Ada', "Ada's state at late joiner")
+    a.provider.disconnect()
+    await waitFor(() => !b.provider.awareness.getStates().has(aId), "Ada's state to vanish at B")
+    await waitFor(() => !c.provider.awareness.getStates().has(aId), "Ada's state to vanish at C")
+  })
+
+  test('[S3] a socket that stops answering pings is terminated and its awareness removed', async () => {
+    const s = await server({ HEARTBEAT_INTERVAL_MS: '150' })
+    // A client whose socket never answers pings: it looks alive to itself but is dead to the server.
+    class Deaf extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols, { autoPong: false })
+      }
+    }
+    const deafDoc = new Y.Doc()
+    const { WebsocketProvider } = await import('y-websocket')
+    const deaf = new WebsocketProvider(s.wsUrl, 'room-hb', deafDoc, {
+      WebSocketPolyfill: Deaf as unknown as typeof globalThis.WebSocket,
+      disableBc: true,
+      connect: true,
+    })
+    cleanup.push(() => deaf.destroy())
+    const watcher = client(s, 'room-hb')
+    deaf.awareness.setLocalStateField('user', { name: 'Ghost' })
+    await waitFor(() => watcher.provider.awareness.getStates().get(deafDoc.clientID)?.user?.name === 'Ghost', 'ghost visible')
+    await waitFor(() => !watcher.provider.awareness.getStates().has(deafDoc.clientID), 'ghost removed by heartbeat', 3000)
+    // The healthy watcher answered every ping and is still connected.
+    expect(watcher.provider.wsconnected).toBe(true)
+  })
+
+  test('[S4] a client alone in a quiet room gets keep-alive frames', async () => {
+    const s = await server({ HEARTBEAT_INTERVAL_MS: '100' })
+    const c = raw(s, 'room-quiet')
+    await c.opened
+    await sleep(500)
+    const keepalives = c.frames.filter((f) => Buffer.from(f).equals(Buffer.from(KEEPALIVE_FRAME)))
+    expect(keepalives.length).toBeGreaterThanOrEqual(2)
+    expect(c.ws.readyState).toBe(WebSocket.OPEN)
+  })
+
+  test('[S5] the server never echoes a client its own update or awareness', async () => {
+    const s = await server()
+    const a = raw(s, 'room-echo')
+    const b = raw(s, 'room-echo')
+    await Promise.all([a.opened, b.opened])
+    await waitFor(() => a.frames.length > 0 && b.frames.length > 0, 'sync step 1 from the server')
+    const before = a.frames.length
+    const doc = new Y.Doc()
+    doc.getArray('x').push(['hello'])
+    a.send(encodeUpdate(Y.encodeStateAsUpdate(doc)))
+    const aw = encoding.createEncoder()
+    encoding.writeVarUint(aw, 1)
+    const entry = encoding.createEncoder()
+    encoding.writeVarUint(entry, 1)
+    encoding.writeVarUint(entry, 77)
+    encoding.writeVarUint(entry, 1)
+    encoding.writeVarString(entry, '{"cursor":1}')
+    encoding.writeVarUint8Array(aw, encoding.toUint8Array(entry))
+    a.send(encoding.toUint8Array(aw))
+    await waitFor(
+      () => b.frames.some((f) => parseMessage(f).type === 'sync-update') && b.frames.some((f) => parseMessage(f).type === 'awareness'),
+      'B to receive the update and the awareness',
+    )
+    await sleep(100)
+    expect(a.frames.slice(before).map((f) => parseMessage(f).type)).toEqual([])
+  })
+
+  test('[S6] unknown message types are ignored and the connection stays usable', async () => {
+    const s = await server()
+    const a = raw(s, 'room-unknown')
+    const b = client(s, 'room-unknown')
+    await Promise.all([a.opened, synced(b)])
+    a.send(Uint8Array.of(42, 1, 2, 3))
+    a.send(Uint8Array.of(3)) // query awareness: answered only if someone has a state
+    const doc = new Y.Doc()
+    doc.getArray('x').push(['after unknown'])
+    a.send(encodeUpdate(Y.encodeStateAsUpdate(doc)))
+    await waitFor(() => b.doc.getArray('x').toJSON()[0] === 'after unknown', 'the update after an unknown message')
+    expect(a.ws.readyState).toBe(WebSocket.OPEN)
+  })
+
+  test('[S7] bad room ids are refused at the upgrade with 400 and a reason, creating no room', async () => {
+    const s = await server()
+    const bad = ['..', '../other', '%2E%2E', 'caf\u00e9', 'a%2Fb', '..%2F..%2Fetc', 'caf%C3%A9', 'room.1', 'a b', 'x'.repeat(129), '']
+    for (const id of bad) {
+      const { status, body } = await upgradeRefusal(s.port, `/sync/${id}`)
+      expect(status, id).toBe(400)
+      expect(body, id).toMatch(/room id/)
+    }
+    const nested = await upgradeRefusal(s.port, '/sync/a/b')
+    expect(nested.status).toBe(400)
+    expect(s.sync.health().rooms).toBe(0)
+    // The longest valid id works.
+    const ok = raw(s, 'y'.repeat(128))
+    await ok.opened
+  })
+})
+
+describe('rooms', () => {
+  test('[S8] concurrent joins of an unloaded room load it once', async () => {
+    const dir = tempDir()
+    const inner = new SqliteStore({ file: sqliteFile({ DATA_DIR: dir }) })
+    let loads = 0
+    const store: Store = {
+      load: async (id) => {
+        loads++
+        await sleep(50) // a slow store makes the joins overlap for sure
+        return inner.load(id)
+      },
+      append: (id, u) => inner.append(id, u),
+      compact: (id, s) => inner.compact(id, s),
+      close: () => inner.close(),
+    }
+    const s = await server({ DATA_DIR: dir }, store)
+    const clients = Array.from({ length: 8 }, () => client(s, 'room-once'))
+    await synced(...clients)
+    expect(loads).toBe(1)
+    clients[0]!.doc.getArray('x').push([1])
+    await waitFor(() => clients.every((c) => c.doc.getArray('x').length === 1), 'everyone to see the edit')
+  })
+})
+
+describe('operations', () => {
+  test('[S18] /healthz and /metrics', async () => {
+    const s = await server()
+    const c = client(s, 'room-ops')
+    await synced(c)
+    c.doc.getArray('x').push([1])
+    await sleep(50)
+    const health = await fetch(`${s.url.replace('localhost', '127.0.0.1')}/healthz`)
+    expect(health.status).toBe(200)
+    expect(await health.json()).toEqual({ status: 'ok', rooms: 1, connections: 1 })
+    const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text()
+    for (const name of [
+      'sketchroom_rooms 1',
+      'sketchroom_connections 1',
+      'sketchroom_messages_in_total',
+      'sketchroom_messages_out_total',
+      'sketchroom_bytes_in_total',
+      'sketchroom_bytes_out_total',
+      'sketchroom_store_append_seconds_count',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      expect(metrics).toContain(name)
+    }
+    expect(Number(/sketchroom_store_append_seconds_count (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1)
+  })
+})
