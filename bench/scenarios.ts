@@ -1,0 +1,350 @@
+/**
+ * The four scenarios. Each gets a freshly started server child and returns one figure
+ * plus the details needed to trust it (CPU of server and generators, p99, arrival).
+ */
+import { performance } from 'node:perf_hooks'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { type Child, spawnChild } from './child'
+import type { AddRequest, WindowReport } from './loadgen'
+import type { ServerStats } from './servers/harness'
+import { authFrame, type Framing, RecordWriter, scanFrame, syncStep1Frame, updateFrame } from './wire'
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+
+export interface ServerKind {
+  name: 'ours' | 'reference' | 'hocuspocus'
+  script: string
+  framing: Framing
+}
+
+export const SERVERS: ServerKind[] = [
+  { name: 'ours', script: 'servers/ours.ts', framing: 'yws' },
+  { name: 'reference', script: 'servers/reference.ts', framing: 'yws' },
+  { name: 'hocuspocus', script: 'servers/hocuspocus.ts', framing: 'hocus' },
+]
+
+export interface Settings {
+  quick: boolean
+  generators: number
+  warmupMs: number
+  measureMs: number
+  log: (line: string) => void
+}
+
+export interface RunningServer {
+  child: Child
+  url: string
+  stats(): Promise<ServerStats>
+}
+
+export async function startServerChild(kind: ServerKind): Promise<RunningServer> {
+  // --expose-gc lets idle memory force a collection; it costs nothing otherwise.
+  const child = spawnChild(path.join(HERE, kind.script), { execArgv: ['--expose-gc'] })
+  const { port } = await child.once<{ port: number }>('ready', 30_000)
+  return { child, url: `ws://127.0.0.1:${port}`, stats: () => child.request<ServerStats>('stats') }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export interface StepResult {
+  load: number
+  deliveriesPerSec: number
+  p99: number
+  arrival: number
+  disconnects: number
+  serverCpu: number
+  /** Per generator process, % of one core. */
+  genCpu: number[]
+  lateTicks: number
+  pass: boolean
+}
+
+export interface SteppedResult {
+  /** Best passing deliveries/s (0 if no step passed). */
+  score: number
+  best: StepResult | null
+  steps: StepResult[]
+  /** True if the generators fell behind at the last step: the score may be the generator's. */
+  generatorBound: boolean
+}
+
+function percentile(hist: number[], q: number): number {
+  const total = hist.reduce((a, b) => a + b, 0)
+  if (total === 0) return Infinity
+  const target = Math.ceil(total * q)
+  let seen = 0
+  for (let i = 0; i < hist.length; i++) {
+    seen += hist[i]!
+    if (seen >= target) return i
+  }
+  return hist.length - 1
+}
+
+/**
+ * Adds load step by step (rooms for many-rooms, peers for big-room) until the criteria
+ * fail twice in a row (once can be noise on a shared machine) or a client is dropped.
+ */
+export async function stepped(
+  kind: ServerKind,
+  settings: Settings,
+  plan: { label: string; awarenessHz: number; updateHz: number; steps: Array<{ load: number; rooms: Record<string, number> }> },
+): Promise<SteppedResult> {
+  const server = await startServerChild(kind)
+  const gens: Child[] = []
+  try {
+    for (let i = 0; i < settings.generators; i++) gens.push(spawnChild(path.join(HERE, 'loadgen.ts')))
+    await Promise.all(gens.map((g) => g.once('ready', 30_000)))
+    const present: Record<string, number> = {}
+    let nextGen = 0
+    const steps: StepResult[] = []
+    let best: StepResult | null = null
+    let failures = 0
+    let generatorBound = false
+    for (const step of plan.steps) {
+      // New clients: the difference between the rooms wanted and those present, spread over generators.
+      const perGen: AddRequest['clients'][] = gens.map(() => [])
+      for (const [room, size] of Object.entries(step.rooms)) {
+        for (let peer = present[room] ?? 0; peer < size; peer++) perGen[nextGen++ % gens.length]!.push({ room, peer })
+        present[room] = size
+      }
+      await Promise.all(
+        gens.map((g, i) =>
+          g.request('add', {
+            url: server.url,
+            framing: kind.framing,
+            clients: perGen[i]!,
+            roomSizes: step.rooms,
+            awarenessHz: plan.awarenessHz,
+            updateHz: plan.updateHz,
+          } satisfies AddRequest, 120_000),
+        ),
+      )
+      await sleep(settings.warmupMs)
+      const before = await server.stats()
+      await Promise.all(gens.map((g) => g.request('window-start')))
+      await sleep(settings.measureMs)
+      const reports = await Promise.all(gens.map((g) => g.request<WindowReport & { error?: string }>('window-end')))
+      const after = await server.stats()
+      const seconds = reports[0]!.seconds
+      const hist = reports[0]!.hist.map((_, i) => reports.reduce((sum, r) => sum + r.hist[i]!, 0))
+      const delivered = reports.reduce((a, r) => a + r.delivered, 0)
+      const expected = reports.reduce((a, r) => a + r.expected, 0)
+      const disconnects = reports.reduce((a, r) => a + r.disconnects, 0)
+      const lateTicks = reports.reduce((a, r) => a + r.lateTicks, 0)
+      const result: StepResult = {
+        load: step.load,
+        deliveriesPerSec: delivered / seconds,
+        p99: percentile(hist, 0.99),
+        arrival: expected === 0 ? 0 : delivered / expected,
+        disconnects,
+        serverCpu: ((after.cpuUs - before.cpuUs) / 1e6 / seconds) * 100,
+        genCpu: reports.map((r) => (r.cpuMs / 1000 / seconds) * 100),
+        lateTicks,
+        pass: false,
+      }
+      result.pass = result.p99 <= 100 && result.arrival >= 0.95 && disconnects === 0
+      steps.push(result)
+      settings.log(
+        `  ${kind.name.padEnd(10)} ${plan.label}=${String(step.load).padStart(4)}  ` +
+          `${fmtInt(result.deliveriesPerSec).padStart(8)} deliveries/s  p99 ${fmtMs(result.p99).padStart(7)}  ` +
+          `arrived ${(result.arrival * 100).toFixed(1).padStart(5)}%  server CPU ${result.serverCpu.toFixed(0).padStart(3)}%  ` +
+          `gen CPU ${result.genCpu.map((c) => c.toFixed(0)).join('/')}%` +
+          (disconnects ? `  DISCONNECTS ${disconnects}` : '') +
+          (lateTicks ? `  generator late ${lateTicks}x` : '') +
+          (result.pass ? '' : '  FAIL'),
+      )
+      if (result.pass && (!best || result.deliveriesPerSec > best.deliveriesPerSec)) best = result
+      generatorBound = lateTicks > 0.01 * reports.reduce((a, r) => a + r.sent, 0)
+      failures = result.pass ? 0 : failures + 1
+      if (failures >= 2 || disconnects > 0 || generatorBound) break
+    }
+    return { score: best?.deliveriesPerSec ?? 0, best, steps, generatorBound }
+  } finally {
+    await Promise.allSettled(gens.map((g) => g.kill()))
+    await server.child.kill()
+  }
+}
+
+export function manyRoomsPlan(settings: Settings, run: string) {
+  const counts = settings.quick ? [2, 6, 12] : [2, 4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128]
+  return {
+    label: 'rooms',
+    awarenessHz: 20,
+    updateHz: 5,
+    steps: counts.map((n) => ({
+      load: n,
+      rooms: Object.fromEntries(Array.from({ length: n }, (_, i) => [`${run}-many-${i}`, 10])),
+    })),
+  }
+}
+
+export function bigRoomPlan(settings: Settings, run: string) {
+  const peers = settings.quick ? [10, 40, 80] : [10, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200]
+  return {
+    label: 'peers',
+    awarenessHz: 10,
+    updateHz: 2,
+    steps: peers.map((n) => ({ load: n, rooms: { [`${run}-big`]: n } })),
+  }
+}
+
+/** One raw client: connects, (authenticates,) asks for the whole document. */
+function openClient(
+  url: string,
+  framing: Framing,
+  room: string,
+  onStep2: (payload: Uint8Array, bytesSoFar: number) => void,
+): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url}/sync/${room}`, { perMessageDeflate: false })
+    let bytes = 0
+    let done = false
+    const timer = setTimeout(() => reject(new Error(`${room}: not synced within 60 s`)), 60_000)
+    ws.on('open', () => {
+      const auth = authFrame(framing, room)
+      if (auth) ws.send(auth)
+      ws.send(syncStep1Frame(framing, room))
+    })
+    ws.on('message', (data: Buffer) => {
+      bytes += data.length
+      if (done) return
+      const r = scanFrame(framing, data, -1, 0, () => {})
+      if (r.kind === 'step2') {
+        done = true
+        clearTimeout(timer)
+        onStep2(r.payload!, bytes)
+        resolve(ws)
+      }
+    })
+    ws.on('error', (err) => reject(err))
+    ws.on('close', () => {
+      clearTimeout(timer)
+      if (!done) reject(new Error(`${room}: closed before sync`))
+    })
+  })
+}
+
+export interface ColdResult {
+  ms: number
+  bytes: number
+  runs: number[]
+}
+
+/**
+ * A room with 10,000 shape records, written through a client that stays connected (so
+ * servers without persistence keep it); then fresh clients join one after another and
+ * we time each from `new WebSocket` to the received state applied to an empty Y.Doc.
+ */
+export async function coldLoad(kind: ServerKind, settings: Settings, run: string): Promise<ColdResult> {
+  const server = await startServerChild(kind)
+  const room = `${run}-cold`
+  const records = 10_000
+  const holders: WebSocket[] = []
+  try {
+    const writer = new RecordWriter()
+    const holder = await openClient(server.url, kind.framing, room, () => {})
+    holders.push(holder)
+    // 1,000 records per update keeps every frame well under message size limits (ours: 2 MiB).
+    for (let first = 0; first < records; first += 1000) {
+      holder.send(updateFrame(kind.framing, room, writer.writeMany(first, 1000, Date.now())))
+    }
+    // Wait until a fresh client sees all of it.
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      let count = 0
+      const probe = await openClient(server.url, kind.framing, room, (payload) => {
+        const doc = new Y.Doc()
+        Y.applyUpdate(doc, payload)
+        count = doc.getArray('records').length
+      })
+      probe.terminate()
+      if (count === records) break
+      if (Date.now() > deadline) throw new Error(`${kind.name}: room holds ${count} of ${records} records after 60 s`)
+      await sleep(200)
+    }
+    const runs: number[] = []
+    let bytes = 0
+    for (let i = 0; i < (settings.quick ? 3 : 7); i++) {
+      await sleep(300)
+      const started = performance.now()
+      let elapsed = 0
+      const ws = await openClient(server.url, kind.framing, room, (payload, received) => {
+        const doc = new Y.Doc()
+        Y.applyUpdate(doc, payload)
+        elapsed = performance.now() - started
+        bytes = received
+        if (doc.getArray('records').length !== records) throw new Error(`${kind.name}: fresh client got a partial document`)
+      })
+      ws.terminate()
+      runs.push(elapsed)
+    }
+    const ms = median(runs)
+    settings.log(`  ${kind.name.padEnd(10)} cold load ${fmtMs(ms)} median of [${runs.map(fmtMs).join(', ')}], ${fmtBytes(bytes)} received`)
+    return { ms, bytes, runs }
+  } finally {
+    for (const h of holders) h.terminate()
+    await server.child.kill()
+  }
+}
+
+export interface IdleResult {
+  bytesPerRoom: number
+  baselineRss: number
+  rss: number
+}
+
+/** Many idle rooms, one connection each that wrote 200 records: server RSS per room. */
+export async function idleMemory(kind: ServerKind, settings: Settings, run: string): Promise<IdleResult> {
+  const server = await startServerChild(kind)
+  const rooms = settings.quick ? 200 : 2000
+  const sockets: WebSocket[] = []
+  try {
+    // One update reused for every room: each room is its own document, so that is valid,
+    // and it keeps the client side cheap.
+    const update = new RecordWriter().writeMany(0, 200, Date.now())
+    // Warm the server's code paths (and lazy allocations) before the baseline.
+    const warm = await openClient(server.url, kind.framing, `${run}-idle-warmup`, () => {})
+    warm.send(updateFrame(kind.framing, `${run}-idle-warmup`, update))
+    await sleep(500)
+    await server.child.request('gc')
+    await sleep(500)
+    const baseline = (await server.stats()).rss
+    for (let i = 0; i < rooms; i += 100) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(100, rooms - i) }, (_, j) => openClient(server.url, kind.framing, `${run}-idle-${i + j}`, () => {})),
+      )
+      batch.forEach((ws, j) => ws.send(updateFrame(kind.framing, `${run}-idle-${i + j}`, update)))
+      sockets.push(...batch)
+    }
+    // Let stores flush and compact, then collect (Hocuspocus drops idle sockets after 60 s; we are far from that).
+    await sleep(settings.quick ? 1500 : 4000)
+    await server.child.request('gc')
+    await sleep(1000)
+    const rss = (await server.stats()).rss
+    const bytesPerRoom = (rss - baseline) / rooms
+    settings.log(`  ${kind.name.padEnd(10)} idle memory ${fmtBytes(bytesPerRoom)}/room (RSS ${fmtBytes(baseline)} → ${fmtBytes(rss)}, ${rooms} rooms)`)
+    warm.terminate()
+    return { bytesPerRoom, baselineRss: baseline, rss }
+  } finally {
+    for (const ws of sockets) ws.terminate()
+    await server.child.kill()
+  }
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  if (sorted.length === 0) return NaN
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US')
+export const fmtMs = (ms: number) => (Number.isFinite(ms) ? (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`) : '—')
+export function fmtBytes(n: number): string {
+  if (Math.abs(n) >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`
+  if (Math.abs(n) >= 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${n.toFixed(0)} B`
+}
