@@ -25,6 +25,8 @@ const schema = z.object({
   MAX_BUFFERED_BYTES: int(64 * 1024).default(16 * MiB),
   HEARTBEAT_INTERVAL_MS: int(100, 3_600_000).default(10_000),
   COMPACT_AFTER_BYTES: int(1024).default(MiB),
+  /** Largest image a board accepts (POST /api/assets); files live in DATA_DIR/assets. */
+  MAX_ASSET_BYTES: int(1024, 1024 * MiB).default(10 * MiB),
 })
 
 export type Config = z.output<typeof schema>

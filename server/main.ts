@@ -16,6 +16,7 @@ import pino, { type Logger } from 'pino'
 import { WebSocketServer } from 'ws'
 import { SYNC_PATH_PREFIX } from '../lib/protocol'
 import { roomIdProblem } from '../lib/roomId'
+import { createAssetHandler } from './assets'
 import { type Config, loadConfig, sqliteFile } from './config'
 import { ConfigError } from './errors'
 import { createMetrics } from './metrics'
@@ -82,7 +83,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     closeNext = () => app.close()
   }
 
+  // Image uploads for boards (server/assets.ts); only with the app, which is what uses them.
+  const assets = options.app
+    ? createAssetHandler({
+        dir: path.join(path.resolve(config.DATA_DIR), 'assets'),
+        maxBytes: config.MAX_ASSET_BYTES,
+        onError: (err) => log.error({ err }, 'asset request failed'),
+      })
+    : null
+
   const server = http.createServer((req, res) => {
+    if (assets?.(req, res)) return
     const pathname = (req.url ?? '/').split('?')[0]
     if (pathname === '/healthz') {
       const health = syncServer.health()
@@ -116,7 +127,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   // Requests Node's parser refuses (raw non-ASCII paths, bad headers) get a reason too.
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-    if (!socket.writable) return socket.destroy()
+    if (!socket.writable) {
+      socket.destroy()
+      return
+    }
     refuseUpgrade(socket, 400, `malformed HTTP request (${err.code ?? err.message}); room ids are plain ASCII`)
   })
 

@@ -1,0 +1,41 @@
+'use client'
+
+import { useEffect, useState } from 'react'
+import { MAX_TITLE_LENGTH } from '@/components/sync/useBoardTitle'
+import { useBoard } from './BoardContext'
+
+/** The board title, editable in place; saved on Enter or blur so peers see whole words. */
+export function TitleField() {
+  const { title, setTitle } = useBoard()
+  const [draft, setDraft] = useState(title)
+  const [editing, setEditing] = useState(false)
+  useEffect(() => {
+    if (!editing) setDraft(title)
+  }, [title, editing])
+  const commit = () => {
+    setEditing(false)
+    const next = draft.trim()
+    if (next !== title) setTitle(next)
+  }
+  return (
+    <input
+      className="sr-title"
+      data-testid="board-title"
+      aria-label="Board title"
+      placeholder="Untitled board"
+      maxLength={MAX_TITLE_LENGTH}
+      value={draft}
+      onFocus={() => setEditing(true)}
+      onChange={(e) => setDraft(e.target.value)}
+      onBlur={commit}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter') e.currentTarget.blur()
+        if (e.key === 'Escape') {
+          setDraft(title)
+          setEditing(false)
+          e.currentTarget.blur()
+        }
+      }}
+    />
+  )
+}

@@ -1,0 +1,4 @@
+import { getAssetUrls } from '@tldraw/assets/selfHosted'
+
+/** Copied into public/ by next.config.js; see there. */
+export const TLDRAW_ASSET_URLS = getAssetUrls({ baseUrl: '/tldraw-assets' })

@@ -1,0 +1,59 @@
+import type { TLAssetStore } from 'tldraw'
+
+/** What the server answers on `GET /api/assets`. */
+export interface AssetLimits {
+  maxBytes: number
+  types: readonly string[]
+}
+
+export const DEFAULT_ASSET_LIMITS: AssetLimits = {
+  maxBytes: 10 * 1024 * 1024,
+  types: ['image/png', 'image/jpeg', 'image/gif', 'image/webp'],
+}
+
+/** Asks the server which images it takes, so the editor can refuse before uploading. */
+export async function fetchAssetLimits(signal?: AbortSignal): Promise<AssetLimits> {
+  const res = await fetch('/api/assets', { signal })
+  if (!res.ok) throw new Error(`GET /api/assets answered ${res.status}`)
+  const body = (await res.json()) as Partial<AssetLimits>
+  return {
+    maxBytes: typeof body.maxBytes === 'number' ? body.maxBytes : DEFAULT_ASSET_LIMITS.maxBytes,
+    types: Array.isArray(body.types) ? body.types : DEFAULT_ASSET_LIMITS.types,
+  }
+}
+
+/**
+ * Uploads pasted and dropped files to our own server, so the document stores a short URL
+ * and never a base64 payload.
+ *
+ * @example
+ * createTLStore({ assets: createAssetStore({ onError: (msg) => toast(msg) }) })
+ */
+export function createAssetStore(opts: { onError(message: string): void }): TLAssetStore {
+  return {
+    async upload(_asset, file, abortSignal) {
+      let res: Response
+      try {
+        res = await fetch('/api/assets', {
+          method: 'POST',
+          body: file,
+          headers: { 'content-type': file.type || 'application/octet-stream' },
+          signal: abortSignal,
+        })
+      } catch (err) {
+        opts.onError('Could not upload the image: the server is not reachable.')
+        throw err
+      }
+      const body = (await res.json().catch(() => ({}))) as { url?: string; error?: string }
+      if (!res.ok || typeof body.url !== 'string') {
+        const message = body.error ?? `Could not upload the image (server answered ${res.status}).`
+        opts.onError(message)
+        throw new Error(message)
+      }
+      return { src: body.url }
+    },
+    resolve(asset) {
+      return asset.props.src
+    },
+  }
+}

@@ -1,0 +1,193 @@
+import type { SerializedSchema, TLRecord, TLStore } from 'tldraw'
+import * as Y from 'yjs'
+import { YKeyValue } from 'y-utility/y-keyvalue'
+
+/** Transaction origin of writes made by this binding, so its own changes are not re-applied. */
+export const LOCAL_ORIGIN = Symbol('sketchroom-local')
+
+export const RECORDS_KEY = 'records'
+export const META_KEY = 'meta'
+export const SCHEMA_KEY = 'schema'
+export const TITLE_KEY = 'title'
+
+export type RecordsKV = YKeyValue<TLRecord>
+
+/** The records of a board, as stored in its Y.Doc. */
+export function recordsOf(doc: Y.Doc): RecordsKV {
+  return new YKeyValue<TLRecord>(doc.getArray<{ key: string; val: TLRecord }>(RECORDS_KEY))
+}
+
+/** How a document's stored schema relates to the schema this client was built with. */
+export type SchemaCheck =
+  | { kind: 'same' }
+  | { kind: 'empty' }
+  /** The board was written by an older client: migrate its records up once. */
+  | { kind: 'older'; stored: SerializedSchema }
+  /** The board was written by a newer client: this one must not write to it. */
+  | { kind: 'newer' }
+
+export function checkSchema(store: TLStore, stored: unknown): SchemaCheck {
+  if (stored === undefined || stored === null) return { kind: 'empty' }
+  const result = store.schema.getMigrationsSince(stored as SerializedSchema)
+  if (!result.ok) return { kind: 'newer' }
+  return result.value.length === 0 ? { kind: 'same' } : { kind: 'older', stored: stored as SerializedSchema }
+}
+
+function isDocumentRecord(store: TLStore, value: unknown): value is TLRecord {
+  if (typeof value !== 'object' || value === null) return false
+  const { typeName, id } = value as { typeName?: unknown; id?: unknown }
+  if (typeof typeName !== 'string' || typeof id !== 'string') return false
+  return store.schema.types[typeName as TLRecord['typeName']]?.scope === 'document'
+}
+
+/**
+ * Checks one incoming record against tldraw's validators. A bad record from a peer is
+ * dropped with a log line instead of failing the whole batch, so one broken client
+ * cannot stop everyone else's edits from arriving.
+ */
+function validIncoming(store: TLStore, key: string, value: unknown): TLRecord | null {
+  if (!isDocumentRecord(store, value) || value.id !== key) {
+    console.warn('[sketchroom] skipped a record that is not a document record', { key, value })
+    return null
+  }
+  try {
+    const before = store.get(value.id) ?? null
+    return store.schema.validateRecord(store, value, before ? 'updateRecord' : 'createRecord', before)
+  } catch (err) {
+    console.warn('[sketchroom] skipped an invalid record', { key, error: err instanceof Error ? err.message : err })
+    return null
+  }
+}
+
+export interface Binding {
+  /** Stops both directions; the store and doc are left as they are. */
+  dispose(): void
+}
+
+/**
+ * Loads the doc's records into the store (migrating them once if the doc is older), then
+ * keeps both in step: user changes become one Yjs transaction per tldraw batch, and
+ * remote Yjs changes are merged as remote (so they are not in this user's undo stack).
+ *
+ * `onOutdated` fires if the doc was, or becomes, written by a newer schema; from then on
+ * nothing more is written to the doc.
+ *
+ * @example
+ * const binding = bindStoreToDoc(store, doc, { onOutdated: () => showReloadMessage() })
+ * // later
+ * binding.dispose()
+ */
+export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: { onOutdated(): void }): Binding {
+  const records = recordsOf(doc)
+  const meta = doc.getMap<unknown>(META_KEY)
+  let writable = true
+  const ourSchema = store.schema.serialize()
+
+  const stopWriting = () => {
+    if (!writable) return
+    writable = false
+    opts.onOutdated()
+  }
+
+  const initial = checkSchema(store, meta.get(SCHEMA_KEY))
+  if (initial.kind === 'newer') {
+    stopWriting()
+    return { dispose() {} }
+  }
+
+  // 1. Doc → store, once. Local document records the doc does not have are dropped,
+  // except when the doc is brand new: then this client's fresh page seeds it.
+  const docIsEmpty = records.map.size === 0
+  if (initial.kind === 'older') {
+    doc.transact(() => {
+      for (const [key, { val }] of records.map) {
+        const migrated = store.schema.migratePersistedRecord(val, initial.stored, 'up')
+        if (migrated.type === 'success') records.set(key, migrated.value)
+        else console.warn('[sketchroom] could not migrate a record; leaving it as it was', { key, reason: migrated.reason })
+      }
+      meta.set(SCHEMA_KEY, ourSchema)
+    }, LOCAL_ORIGIN)
+  }
+  if (docIsEmpty) {
+    doc.transact(() => {
+      for (const record of store.allRecords()) {
+        if (isDocumentRecord(store, record)) records.set(record.id, record)
+      }
+      meta.set(SCHEMA_KEY, ourSchema)
+    }, LOCAL_ORIGIN)
+  } else {
+    const incoming: TLRecord[] = []
+    for (const [key, { val }] of records.map) {
+      const record = validIncoming(store, key, val)
+      if (record) incoming.push(record)
+    }
+    const keep = new Set(incoming.map((r) => r.id))
+    store.mergeRemoteChanges(() => {
+      const stale = store
+        .allRecords()
+        .filter((r) => isDocumentRecord(store, r) && !keep.has(r.id))
+        .map((r) => r.id)
+      if (stale.length) store.remove(stale)
+      store.put(incoming)
+    })
+    if (initial.kind === 'empty') doc.transact(() => meta.set(SCHEMA_KEY, ourSchema), LOCAL_ORIGIN)
+  }
+
+  // 2. Store → doc: only what the user changed, one transaction per batch.
+  const unlisten = store.listen(
+    ({ changes }) => {
+      if (!writable) return
+      doc.transact(() => {
+        for (const record of Object.values(changes.added)) records.set(record.id, record)
+        for (const [, to] of Object.values(changes.updated)) records.set(to.id, to)
+        for (const record of Object.values(changes.removed)) records.delete(record.id)
+      }, LOCAL_ORIGIN)
+    },
+    { source: 'user', scope: 'document' },
+  )
+
+  // 3. Doc → store, for every later remote transaction.
+  const onRecordsChange = (
+    changes: Map<string, { action: 'add' | 'update' | 'delete'; newValue?: unknown }>,
+    tr: Y.Transaction,
+  ) => {
+    if (tr.origin === LOCAL_ORIGIN) return
+    const toPut: TLRecord[] = []
+    const toRemove: TLRecord['id'][] = []
+    for (const [key, change] of changes) {
+      if (change.action === 'delete') {
+        if (store.has(key as TLRecord['id'])) toRemove.push(key as TLRecord['id'])
+        continue
+      }
+      const record = validIncoming(store, key, change.newValue)
+      if (record) toPut.push(record)
+    }
+    if (!toPut.length && !toRemove.length) return
+    try {
+      store.mergeRemoteChanges(() => {
+        if (toRemove.length) store.remove(toRemove)
+        if (toPut.length) store.put(toPut)
+      })
+    } catch (err) {
+      // Records that pass one by one can still clash as a set (e.g. a shape whose parent
+      // was just removed). Keep the editor alive; the next change will carry them again.
+      console.warn('[sketchroom] could not apply a remote change', err)
+    }
+  }
+  records.on('change', onRecordsChange)
+
+  const onMetaChange = (event: Y.YMapEvent<unknown>) => {
+    if (event.transaction.origin === LOCAL_ORIGIN || !event.keysChanged.has(SCHEMA_KEY)) return
+    if (checkSchema(store, meta.get(SCHEMA_KEY)).kind === 'newer') stopWriting()
+  }
+  meta.observe(onMetaChange)
+
+  return {
+    dispose() {
+      writable = false
+      unlisten()
+      records.off('change', onRecordsChange)
+      meta.unobserve(onMetaChange)
+    },
+  }
+}

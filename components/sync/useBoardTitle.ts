@@ -1,0 +1,37 @@
+'use client'
+
+import { useCallback, useEffect, useState } from 'react'
+import type * as Y from 'yjs'
+import { META_KEY, TITLE_KEY } from './bindStore'
+
+/** Longest title kept; the tab and the recent list have no room for more. */
+export const MAX_TITLE_LENGTH = 200
+
+/**
+ * The board's title, stored in the Y.Doc so every peer sees the same one.
+ *
+ * @example
+ * const [title, setTitle] = useBoardTitle(doc)
+ */
+export function useBoardTitle(doc: Y.Doc | null): [string, (title: string) => void] {
+  const [title, setTitleState] = useState('')
+  useEffect(() => {
+    if (!doc) return
+    const meta = doc.getMap<unknown>(META_KEY)
+    const read = () => {
+      const value = meta.get(TITLE_KEY)
+      setTitleState(typeof value === 'string' ? value : '')
+    }
+    read()
+    meta.observe(read)
+    return () => meta.unobserve(read)
+  }, [doc])
+  const setTitle = useCallback(
+    (next: string) => {
+      if (!doc) return
+      doc.getMap<unknown>(META_KEY).set(TITLE_KEY, next.slice(0, MAX_TITLE_LENGTH))
+    },
+    [doc],
+  )
+  return [title, setTitle]
+}
