@@ -42,7 +42,9 @@ export interface RunningServer {
 
 export async function startServerChild(kind: ServerKind): Promise<RunningServer> {
   // --expose-gc lets idle memory force a collection; it costs nothing otherwise.
-  const child = spawnChild(path.join(HERE, kind.script), { execArgv: ['--expose-gc'] })
+  // BENCH_SERVER_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)
+  const child = spawnChild(path.join(HERE, kind.script), { execArgv: ['--expose-gc', ...extra] })
   const { port } = await child.once<{ port: number }>('ready', 30_000)
   return { child, url: `ws://127.0.0.1:${port}`, stats: () => child.request<ServerStats>('stats') }
 }
@@ -56,6 +58,8 @@ export interface StepResult {
   arrival: number
   disconnects: number
   serverCpu: number
+  /** Longest event-loop stall of the server during the window. */
+  serverLoopMaxMs: number
   /** Per generator process, % of one core. */
   genCpu: number[]
   lateTicks: number
@@ -140,7 +144,8 @@ export async function stepped(
         p99: percentile(hist, 0.99),
         arrival: expected === 0 ? 0 : delivered / expected,
         disconnects,
-        serverCpu: ((after.cpuUs - before.cpuUs) / 1e6 / seconds) * 100,
+        serverCpu: ((after.cpuUs - before.cpuUs) / 1000 / (after.wallMs - before.wallMs)) * 100,
+        serverLoopMaxMs: after.loopMaxMs,
         genCpu: reports.map((r) => (r.cpuMs / 1000 / seconds) * 100),
         lateTicks,
         pass: false,
@@ -150,7 +155,7 @@ export async function stepped(
       settings.log(
         `  ${kind.name.padEnd(10)} ${plan.label}=${String(step.load).padStart(4)}  ` +
           `${fmtInt(result.deliveriesPerSec).padStart(8)} deliveries/s  p99 ${fmtMs(result.p99).padStart(7)}  ` +
-          `arrived ${(result.arrival * 100).toFixed(1).padStart(5)}%  server CPU ${result.serverCpu.toFixed(0).padStart(3)}%  ` +
+          `arrived ${(result.arrival * 100).toFixed(1).padStart(5)}%  server CPU ${result.serverCpu.toFixed(0).padStart(3)}% (loop stall ≤${fmtMs(result.serverLoopMaxMs)})  ` +
           `gen CPU ${result.genCpu.map((c) => c.toFixed(0)).join('/')}%` +
           (disconnects ? `  DISCONNECTS ${disconnects}` : '') +
           (lateTicks ? `  generator late ${lateTicks}x` : '') +
@@ -311,7 +316,7 @@ export async function idleMemory(kind: ServerKind, settings: Settings, run: stri
     await sleep(500)
     await server.child.request('gc')
     await sleep(500)
-    const baseline = (await server.stats()).rss
+    const { rss: baseline, heapUsed: baselineHeap } = await server.stats()
     for (let i = 0; i < rooms; i += 100) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(100, rooms - i) }, (_, j) => openClient(server.url, kind.framing, `${run}-idle-${i + j}`, () => {})),
@@ -325,7 +330,11 @@ export async function idleMemory(kind: ServerKind, settings: Settings, run: stri
     await sleep(1000)
     const rss = (await server.stats()).rss
     const bytesPerRoom = (rss - baseline) / rooms
-    settings.log(`  ${kind.name.padEnd(10)} idle memory ${fmtBytes(bytesPerRoom)}/room (RSS ${fmtBytes(baseline)} → ${fmtBytes(rss)}, ${rooms} rooms)`)
+    const heap = (await server.stats()).heapUsed - baselineHeap
+    settings.log(
+      `  ${kind.name.padEnd(10)} idle memory ${fmtBytes(bytesPerRoom)}/room (RSS ${fmtBytes(baseline)} → ${fmtBytes(rss)}, ` +
+        `of which JS heap ${fmtBytes(heap / rooms)}/room; ${rooms} rooms)`,
+    )
     warm.terminate()
     return { bytesPerRoom, baselineRss: baseline, rss }
   } finally {

@@ -2,21 +2,38 @@
  * The part every server-under-test child shares: tell the parent our port, answer its
  * questions about our CPU and memory. (Fork IPC, so stdout stays the server's own.)
  */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { answer } from '../child'
 
 export interface ServerStats {
   /** process.cpuUsage() since start, microseconds. */
   cpuUs: number
+  /** The server's own clock, so CPU % is right even when an overloaded server answers late. */
+  wallMs: number
+  /** Event-loop delay since the previous stats request: a blocked loop is latency no CPU figure shows. */
+  loopP99Ms: number
+  loopMaxMs: number
   rss: number
   heapUsed: number
 }
 
 export function serve(port: number): void {
+  const loop = monitorEventLoopDelay({ resolution: 5 })
+  loop.enable()
   answer({
     stats: (): ServerStats => {
       const cpu = process.cpuUsage()
       const mem = process.memoryUsage()
-      return { cpuUs: cpu.user + cpu.system, rss: mem.rss, heapUsed: mem.heapUsed }
+      const stats = {
+        cpuUs: cpu.user + cpu.system,
+        wallMs: performance.now(),
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        loopP99Ms: loop.percentile(99) / 1e6,
+        loopMaxMs: loop.max / 1e6,
+      }
+      loop.reset()
+      return stats
     },
     gc: async () => {
       // Started with --expose-gc: full collections before reading RSS make idle memory comparable.

@@ -1,0 +1,42 @@
+/**
+ * Prints where a `.cpuprofile` (from BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=…")
+ * spends its time: self time per function and per package, top entries.
+ *
+ *   npx tsx bench/profile-summary.ts /tmp/prof/CPU.*.cpuprofile
+ */
+import fs from 'node:fs'
+
+interface Node {
+  id: number
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  children?: number[]
+}
+interface Profile {
+  nodes: Node[]
+  samples: number[]
+  timeDeltas: number[]
+  startTime: number
+  endTime: number
+}
+
+for (const file of process.argv.slice(2)) {
+  const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile
+  const byId = new Map(p.nodes.map((n) => [n.id, n]))
+  const self = new Map<number, number>()
+  p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)))
+  const total = (p.endTime - p.startTime) / 1000
+  const fn = new Map<string, number>()
+  const pkg = new Map<string, number>()
+  for (const [id, us] of self) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame
+    const short = url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/main\//, '')
+    const key = `${functionName || '(anonymous)'} ${short}:${lineNumber + 1}`
+    fn.set(key, (fn.get(key) ?? 0) + us / 1000)
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
+    const group = m ? m[1]! : url.startsWith('node:') ? 'node:' + url.slice(5).split('/')[0] : url ? short.split('/')[0]! : functionName
+    pkg.set(group, (pkg.get(group) ?? 0) + us / 1000)
+  }
+  const top = (m: Map<string, number>, n: number) =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, ms]) => `  ${ms.toFixed(0).padStart(7)} ms ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
+  console.log(`${file}: ${total.toFixed(0)} ms wall\nby package:\n${top(pkg, 12).join('\n')}\nby function (self):\n${top(fn, 25).join('\n')}\n`)
+}
