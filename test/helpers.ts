@@ -7,6 +7,8 @@ import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import pino from 'pino'
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
@@ -141,6 +143,7 @@ export interface ChildServer {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
+/** Starts the server as a child process; LOG_LEVEL must stay at info or lower, the port is read from the log. */
 export async function spawnServer(env: Record<string, string>): Promise<ChildServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts'), '--sync-only'], {
     cwd: ROOT,
@@ -160,6 +163,15 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
     child.stdout!.on('data', onData)
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
     void exited.then(({ code }) => reject(new Error(`server exited (${code}) before listening:\n${output}`)))
+    setTimeout(() => reject(new Error(`server did not report listening within 30 s:\n${output}`)), 30_000).unref()
   })
   return { child, port, output: () => output, exited }
+}
+
+/** A real full GC, for memory assertions (vitest does not start workers with --expose-gc). */
+export function forceGc(): void {
+  v8.setFlagsFromString('--expose-gc')
+  const gc = vm.runInNewContext('gc') as () => void
+  gc()
+  gc()
 }

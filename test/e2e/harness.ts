@@ -1,0 +1,134 @@
+/**
+ * Shared pieces of the e2e suites: a production build when needed, the real server in
+ * this process, and Chromium with the flags that keep it from calling home.
+ */
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { loadConfig } from '../../server/config'
+import { startServer, type RunningServer } from '../../server/main'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+export const hasChromium = fs.existsSync(CHROMIUM_PATH)
+/** `E2E_DEV=1` runs the suite against `next dev` instead of a build: quicker to iterate. */
+export const useDevServer = process.env.E2E_DEV === '1'
+
+const BUILD_INPUTS = ['app', 'components', 'lib', 'public', 'next.config.js', 'package-lock.json', 'tsconfig.json']
+
+function newestMtime(p: string): number {
+  if (!fs.existsSync(p)) return 0
+  const stat = fs.statSync(p)
+  if (!stat.isDirectory()) return stat.mtimeMs
+  let newest = stat.mtimeMs
+  for (const entry of fs.readdirSync(p)) {
+    // Copied by next.config.js during every build; it must not make the build look stale.
+    if (entry === 'tldraw-assets') continue
+    newest = Math.max(newest, newestMtime(path.join(p, entry)))
+  }
+  return newest
+}
+
+/**
+ * Runs `next build` when there is no build or a source is newer than it, the same rule
+ * `npm start` uses. Returns how long it took (0 when the build was current).
+ */
+export function ensureProductionBuild(): number {
+  if (useDevServer) return 0
+  const buildId = path.join(ROOT, '.next', 'BUILD_ID')
+  const built = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0
+  const changed = Math.max(...BUILD_INPUTS.map((s) => newestMtime(path.join(ROOT, s))))
+  if (built !== 0 && built >= changed) return 0
+  const started = Date.now()
+  const nextBin = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next')
+  const result = spawnSync(process.execPath, [nextBin, 'build'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
+  })
+  if (result.status !== 0) throw new Error(`next build failed with status ${result.status}`)
+  return Date.now() - started
+}
+
+export interface AppServer {
+  server: RunningServer
+  origin: string
+  dataDir: string
+  /** Stops the server and starts a new one on the same port and data dir. */
+  restart(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function startAppServer(env: Record<string, string> = {}): Promise<AppServer> {
+  process.env.NEXT_TELEMETRY_DISABLED = '1'
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sketchroom-e2e-'))
+  const configFor = (port: number) =>
+    loadConfig({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env })
+  const options = { app: true, dev: useDevServer }
+  let server = await startServer(configFor(0), options)
+  const port = server.port
+  const app: AppServer = {
+    get server() {
+      return server
+    },
+    origin: `http://127.0.0.1:${port}`,
+    dataDir,
+    async restart() {
+      await server.close()
+      server = await startServer(configFor(port), options)
+    },
+    async close() {
+      await server.close()
+      fs.rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+  return app
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  })
+}
+
+/** Every URL a context asked for, pages, workers and WebSockets alike. */
+export function recordRequests(context: BrowserContext, into: string[]): void {
+  context.on('request', (request) => into.push(request.url()))
+  context.on('page', (page) => page.on('websocket', (ws) => into.push(ws.url())))
+}
+
+/** URLs that reached a host other than `origin`; blob: and data: never leave the page. */
+export function foreignRequests(urls: string[], origin: string): string[] {
+  const own = new URL(origin)
+  return urls.filter((raw) => {
+    const url = new URL(raw)
+    if (url.protocol === 'blob:' || url.protocol === 'data:') return false
+    return url.host !== own.host
+  })
+}
+
+export const SCREENSHOT_DIR = path.join(ROOT, 'test-results')
+
+/** Saves a screenshot of every page, named after the failing test. */
+export async function screenshotPages(name: string, pages: Page[]): Promise<void> {
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true })
+  const safe = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)
+  await Promise.all(
+    pages.map((page, i) =>
+      page.screenshot({ path: path.join(SCREENSHOT_DIR, `${safe}-${i}.png`) }).catch(() => undefined),
+    ),
+  )
+}
