@@ -150,8 +150,9 @@ async function main(): Promise<void> {
         }
       }
     }
+    // After every run, so an interrupted long run still leaves figures.
+    console.log(`\nMedians of ${i + 1} run(s):\n\n${table()}\n\n${detailLines()}`)
   }
-  console.log(`\nMedians of ${repeat} run(s):\n\n${table()}\n\n${detailLines()}`)
 }
 
 // Ctrl-C: take every child down with us.

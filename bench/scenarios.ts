@@ -2,6 +2,7 @@
  * The four scenarios. Each gets a freshly started server child and returns one figure
  * plus the details needed to trust it (CPU of server and generators, p99, arrival).
  */
+import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -63,6 +64,8 @@ export interface StepResult {
   /** Per generator process, % of one core. */
   genCpu: number[]
   lateTicks: number
+  /** Over 1 % of sends were late: the generators, not the server, set the pace. */
+  generatorBound: boolean
   pass: boolean
 }
 
@@ -88,8 +91,8 @@ function percentile(hist: number[], q: number): number {
 }
 
 /**
- * Adds load step by step (rooms for many-rooms, peers for big-room) until the criteria
- * fail twice in a row (once can be noise on a shared machine) or a client is dropped.
+ * Adds load step by step (rooms for many-rooms, peers for big-room) until a step fails
+ * the criteria twice (see measure), a client is dropped or the generators fall behind.
  */
 export async function stepped(
   kind: ServerKind,
@@ -105,8 +108,45 @@ export async function stepped(
     let nextGen = 0
     const steps: StepResult[] = []
     let best: StepResult | null = null
-    let failures = 0
     let generatorBound = false
+    const measure = async (load: number): Promise<StepResult> => {
+      await sleep(settings.warmupMs)
+      const before = await server.stats()
+      await Promise.all(gens.map((g) => g.request('window-start')))
+      await sleep(settings.measureMs)
+      const reports = await Promise.all(gens.map((g) => g.request<WindowReport>('window-end')))
+      const after = await server.stats()
+      const seconds = reports[0]!.seconds
+      const hist = reports[0]!.hist.map((_, i) => reports.reduce((sum, r) => sum + r.hist[i]!, 0))
+      const delivered = reports.reduce((a, r) => a + r.delivered, 0)
+      const expected = reports.reduce((a, r) => a + r.expected, 0)
+      const disconnects = reports.reduce((a, r) => a + r.disconnects, 0)
+      const lateTicks = reports.reduce((a, r) => a + r.lateTicks, 0)
+      const result: StepResult = {
+        load,
+        deliveriesPerSec: delivered / seconds,
+        p99: percentile(hist, 0.99),
+        arrival: expected === 0 ? 0 : delivered / expected,
+        disconnects,
+        serverCpu: ((after.cpuUs - before.cpuUs) / 1000 / (after.wallMs - before.wallMs)) * 100,
+        serverLoopMaxMs: after.loopMaxMs,
+        genCpu: reports.map((r) => (r.cpuMs / 1000 / seconds) * 100),
+        lateTicks,
+        generatorBound: lateTicks > 0.01 * reports.reduce((a, r) => a + r.sent, 0),
+        pass: false,
+      }
+      result.pass = result.p99 <= 100 && result.arrival >= 0.95 && disconnects === 0
+      settings.log(
+        `  ${kind.name.padEnd(10)} ${plan.label}=${String(load).padStart(4)}  ` +
+          `${fmtInt(result.deliveriesPerSec).padStart(8)} deliveries/s  p99 ${fmtMs(result.p99).padStart(7)}  ` +
+          `arrived ${(result.arrival * 100).toFixed(1).padStart(5)}%  server CPU ${result.serverCpu.toFixed(0).padStart(3)}% (loop stall ≤${fmtMs(result.serverLoopMaxMs)})  ` +
+          `gen CPU ${result.genCpu.map((c) => c.toFixed(0)).join('/')}%  load avg ${os.loadavg()[0]!.toFixed(1)}` +
+          (disconnects ? `  DISCONNECTS ${disconnects}` : '') +
+          (lateTicks ? `  generator late ${lateTicks}x` : '') +
+          (result.pass ? '' : '  FAIL'),
+      )
+      return result
+    }
     for (const step of plan.steps) {
       // New clients: the difference between the rooms wanted and those present, spread over generators.
       const perGen: AddRequest['clients'][] = gens.map(() => [])
@@ -126,45 +166,14 @@ export async function stepped(
           } satisfies AddRequest, 120_000),
         ),
       )
-      await sleep(settings.warmupMs)
-      const before = await server.stats()
-      await Promise.all(gens.map((g) => g.request('window-start')))
-      await sleep(settings.measureMs)
-      const reports = await Promise.all(gens.map((g) => g.request<WindowReport & { error?: string }>('window-end')))
-      const after = await server.stats()
-      const seconds = reports[0]!.seconds
-      const hist = reports[0]!.hist.map((_, i) => reports.reduce((sum, r) => sum + r.hist[i]!, 0))
-      const delivered = reports.reduce((a, r) => a + r.delivered, 0)
-      const expected = reports.reduce((a, r) => a + r.expected, 0)
-      const disconnects = reports.reduce((a, r) => a + r.disconnects, 0)
-      const lateTicks = reports.reduce((a, r) => a + r.lateTicks, 0)
-      const result: StepResult = {
-        load: step.load,
-        deliveriesPerSec: delivered / seconds,
-        p99: percentile(hist, 0.99),
-        arrival: expected === 0 ? 0 : delivered / expected,
-        disconnects,
-        serverCpu: ((after.cpuUs - before.cpuUs) / 1000 / (after.wallMs - before.wallMs)) * 100,
-        serverLoopMaxMs: after.loopMaxMs,
-        genCpu: reports.map((r) => (r.cpuMs / 1000 / seconds) * 100),
-        lateTicks,
-        pass: false,
-      }
-      result.pass = result.p99 <= 100 && result.arrival >= 0.95 && disconnects === 0
+      let result = await measure(step.load)
+      // The machine is shared: a stall elsewhere can fail one window. Measure a failed
+      // step once more (unless someone was dropped) before believing it.
+      if (!result.pass && result.disconnects === 0) result = await measure(step.load)
       steps.push(result)
-      settings.log(
-        `  ${kind.name.padEnd(10)} ${plan.label}=${String(step.load).padStart(4)}  ` +
-          `${fmtInt(result.deliveriesPerSec).padStart(8)} deliveries/s  p99 ${fmtMs(result.p99).padStart(7)}  ` +
-          `arrived ${(result.arrival * 100).toFixed(1).padStart(5)}%  server CPU ${result.serverCpu.toFixed(0).padStart(3)}% (loop stall ≤${fmtMs(result.serverLoopMaxMs)})  ` +
-          `gen CPU ${result.genCpu.map((c) => c.toFixed(0)).join('/')}%` +
-          (disconnects ? `  DISCONNECTS ${disconnects}` : '') +
-          (lateTicks ? `  generator late ${lateTicks}x` : '') +
-          (result.pass ? '' : '  FAIL'),
-      )
       if (result.pass && (!best || result.deliveriesPerSec > best.deliveriesPerSec)) best = result
-      generatorBound = lateTicks > 0.01 * reports.reduce((a, r) => a + r.sent, 0)
-      failures = result.pass ? 0 : failures + 1
-      if (failures >= 2 || disconnects > 0 || generatorBound) break
+      generatorBound = result.generatorBound
+      if (!result.pass || generatorBound) break
     }
     return { score: best?.deliveriesPerSec ?? 0, best, steps, generatorBound }
   } finally {
@@ -174,7 +183,7 @@ export async function stepped(
 }
 
 export function manyRoomsPlan(settings: Settings, run: string) {
-  const counts = settings.quick ? [2, 6, 12] : [2, 4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128]
+  const counts = settings.quick ? [2, 6, 12] : [2, 4, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128]
   return {
     label: 'rooms',
     awarenessHz: 20,
@@ -187,7 +196,7 @@ export function manyRoomsPlan(settings: Settings, run: string) {
 }
 
 export function bigRoomPlan(settings: Settings, run: string) {
-  const peers = settings.quick ? [10, 40, 80] : [10, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200]
+  const peers = settings.quick ? [10, 40, 80] : [10, 20, 40, 60, 80, 100, 120, 150, 200]
   return {
     label: 'peers',
     awarenessHz: 10,
@@ -272,7 +281,7 @@ export async function coldLoad(kind: ServerKind, settings: Settings, run: string
     }
     const runs: number[] = []
     let bytes = 0
-    for (let i = 0; i < (settings.quick ? 3 : 7); i++) {
+    for (let i = 0; i < (settings.quick ? 3 : 5); i++) {
       await sleep(300)
       const started = performance.now()
       let elapsed = 0
