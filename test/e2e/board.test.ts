@@ -54,11 +54,11 @@ describe.skipIf(!hasChromium)('board in two browsers', () => {
     return { name, context, page }
   }
 
-  const shapeIds = (page: Page) =>
+  const shapeIds = (page: Page): Promise<string[]> =>
     page.evaluate(() =>
       window
         .editor!.getCurrentPageShapes()
-        .map((s) => s.id)
+        .map((s): string => s.id)
         .sort(),
     )
   const hasShape = (page: Page, id: string) =>
