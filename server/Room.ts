@@ -25,6 +25,16 @@ export interface RoomOptions {
   compactAfterBytes: number
   compactAfterEntries: number
   observeAppendSeconds?: (seconds: number) => void
+  /**
+   * Hears this room's local changes so other instances can get them (the Bus). Updates are
+   * reported once stored; awareness entries as they are relayed.
+   */
+  replicate?: RoomReplication
+}
+
+export interface RoomReplication {
+  updatesStored(room: Room, updates: Uint8Array[]): void
+  awarenessChanged(room: Room, entries: Uint8Array[]): void
 }
 
 interface AwarenessState {
@@ -37,6 +47,8 @@ interface AwarenessState {
 interface PendingUpdate {
   update: Uint8Array
   from: Connection | null
+  /** Came from another instance, which stored it already. */
+  remote: boolean
 }
 
 export type RoomState = 'loading' | 'ready' | 'unloading' | 'closed' | 'failed'
@@ -185,11 +197,40 @@ export class Room {
     if (this.docChanges === before && store.pendingStructs === null && store.pendingDs === null) {
       return // nothing new (a client's empty sync step 2, or a resend)
     }
-    this.pendingUpdates.push({ update, from: conn })
+    this.pendingUpdates.push({ update, from: conn, remote: false })
     this.requestFlush()
   }
 
-  private applyAwareness(conn: Connection, entries: AwarenessEntry[]): void {
+  /**
+   * An update from another instance (already stored there): applied and relayed to this
+   * instance's peers, not stored again.
+   */
+  applyRemoteUpdate(update: Uint8Array): void {
+    if (this.state !== 'ready') return
+    const before = this.docChanges
+    Y.applyUpdate(this.doc, update, 'remote')
+    if (this.docChanges === before) return
+    this.pendingUpdates.push({ update, from: null, remote: true })
+    this.requestFlush()
+  }
+
+  /** Awareness entries from another instance's clients. */
+  applyRemoteAwareness(entries: AwarenessEntry[]): void {
+    if (this.state !== 'ready') return
+    this.applyAwareness(null, entries)
+  }
+
+  /** This room's state vector, for anti-entropy with other instances. */
+  stateVector(): Uint8Array {
+    return Y.encodeStateVector(this.doc)
+  }
+
+  /** What this room has that a peer with `stateVector` lacks. */
+  diff(stateVector: Uint8Array): Uint8Array {
+    return Y.encodeStateAsUpdate(this.doc, stateVector)
+  }
+
+  private applyAwareness(conn: Connection | null, entries: AwarenessEntry[]): void {
     let changed = false
     for (const entry of entries) {
       const current = this.awareness.get(entry.clientId)
@@ -200,11 +241,11 @@ export class Room {
       }
       if (entry.removed) {
         this.awareness.set(entry.clientId, { clock: entry.clock, bytes: null, owner: null })
-        conn.awarenessClients.delete(entry.clientId)
+        conn?.awarenessClients.delete(entry.clientId)
       } else {
         // Copy: the entry is a view into the whole received frame.
         this.awareness.set(entry.clientId, { clock: entry.clock, bytes: entry.bytes.slice(), owner: conn })
-        conn.awarenessClients.set(entry.clientId, entry.clock)
+        conn?.awarenessClients.set(entry.clientId, entry.clock)
       }
       this.pendingAwareness.set(entry.clientId, { bytes: entry.bytes, from: conn })
       changed = true
@@ -241,7 +282,15 @@ export class Room {
     this.pendingAwareness = new Map()
     this.afterAppend = []
     // Awareness is not stored, so it need not wait for the store.
-    if (awareness.size > 0) this.broadcastAwareness(awareness)
+    if (awareness.size > 0) {
+      this.broadcastAwareness(awareness)
+      const replicate = this.options.replicate
+      if (replicate) {
+        const local: Uint8Array[] = []
+        for (const p of awareness.values()) if (p.from !== null) local.push(p.bytes)
+        if (local.length > 0) replicate.awarenessChanged(this, local)
+      }
+    }
     this.flushChain = this.flushChain.then(() => this.storeAndSend(updates, afterAppend))
     return this.flushChain
   }
@@ -251,7 +300,8 @@ export class Room {
     if (updates.length > 0) {
       const { store, observeAppendSeconds } = this.options
       try {
-        for (const { update } of updates) {
+        for (const { update, remote } of updates) {
+          if (remote) continue
           const started = performance.now()
           await store.append(this.id, update)
           observeAppendSeconds?.((performance.now() - started) / 1000)
@@ -263,6 +313,8 @@ export class Room {
         return
       }
       this.broadcastUpdates(updates)
+      const local = updates.filter((u) => !u.remote).map((u) => u.update)
+      if (local.length > 0) this.options.replicate?.updatesStored(this, local)
     }
     for (const reply of afterAppend) {
       try {

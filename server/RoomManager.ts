@@ -5,6 +5,12 @@ import { Room, type RoomOptions } from './Room'
  * Keeps one Room per id: loads it once however many join at the same moment, and
  * unloads it once its last connection has left and its changes are stored.
  */
+export interface RoomLifecycle {
+  /** Awaited before joiners are let in: a Bus subscribes here and catches up with peers. */
+  loaded?(room: Room): Promise<void>
+  unloaded?(room: Room): void
+}
+
 export class RoomManager {
   private readonly rooms = new Map<string, Room>()
   private readonly unloads = new Map<string, Promise<void>>()
@@ -15,6 +21,8 @@ export class RoomManager {
     private readonly log: Logger,
     /** Grace period before an empty room is unloaded, so a page reload finds it warm. */
     private readonly unloadDelayMs: number,
+    /** Told when a room is loaded and before it is unloaded (the Bus subscribes and unsubscribes). */
+    private readonly lifecycle: RoomLifecycle = {},
   ) {}
 
   get size(): number {
@@ -58,6 +66,7 @@ export class RoomManager {
     const room = new Room(roomId, this.roomOptions)
     try {
       await room.load()
+      await this.lifecycle.loaded?.(room)
       this.rooms.set(roomId, room)
       return room
     } catch (err) {
@@ -84,6 +93,7 @@ export class RoomManager {
       .finally(() => {
         this.rooms.delete(room.id)
         this.unloads.delete(room.id)
+        this.lifecycle.unloaded?.(room)
       })
     this.unloads.set(room.id, done)
     await done
@@ -96,7 +106,8 @@ export class RoomManager {
       [...this.rooms.values()].map((room) =>
         room
           .unload()
-          .catch((err: unknown) => this.log.error({ err, room: room.id }, 'room unload failed at shutdown')),
+          .catch((err: unknown) => this.log.error({ err, room: room.id }, 'room unload failed at shutdown'))
+          .finally(() => this.lifecycle.unloaded?.(room)),
       ),
     )
     this.rooms.clear()

@@ -3,8 +3,8 @@ import { CloseCode } from '../lib/protocol'
 import { Connection, type SyncSocket } from './Connection'
 import { SyncError } from './errors'
 import { KEEPALIVE_FRAME } from './messages'
-import type { Room } from './Room'
-import { RoomManager } from './RoomManager'
+import type { Room, RoomReplication } from './Room'
+import { type RoomLifecycle, RoomManager } from './RoomManager'
 import { Stats } from './Stats'
 import type { Store } from './Store'
 
@@ -20,6 +20,9 @@ export interface SyncServerOptions {
   /** Grace period before an empty room is unloaded (default 1 s). */
   unloadDelayMs?: number
   observeAppendSeconds?: (seconds: number) => void
+  /** Multi-instance replication (the Bus); absent for a single process. */
+  replicate?: RoomReplication
+  lifecycle?: RoomLifecycle
 }
 
 /** What the transport calls when its socket has news. */
@@ -62,9 +65,11 @@ export class SyncServer {
         compactAfterBytes: options.compactAfterBytes,
         compactAfterEntries: options.compactAfterEntries ?? 10_000,
         observeAppendSeconds: options.observeAppendSeconds,
+        replicate: options.replicate,
       },
       options.log,
       options.unloadDelayMs ?? 1000,
+      options.lifecycle,
     )
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs)
     this.heartbeat.unref()
