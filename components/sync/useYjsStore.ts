@@ -58,12 +58,13 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
       current = next
       setState(next)
     }
+    // What tldraw's own UI (people menu, offline badge) reads.
+    const $status = atom<'online' | 'offline'>('sketchroom connection', 'offline')
     const setConnection = (next: Connection) => {
       connection = next
       $status.set(next === 'online' ? 'online' : 'offline')
       set({ ...current, connection })
     }
-    const $status = atom<'online' | 'offline'>('sketchroom connection', 'offline')
 
     const doc = new Y.Doc()
     const idb = new IndexeddbPersistence(`sketchroom:${roomId}`, doc)
@@ -100,6 +101,17 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
     provider.on('status', onStatus)
     provider.on('connection-close', onConnectionClose)
     provider.on('closed', onClosed)
+    // A socket can look open for a while after the network is gone; the browser knows
+    // sooner. Drop it at once (edits carry on locally) and retry as soon as it is back.
+    const onOffline = () => provider.ws?.close()
+    const onOnline = () => {
+      if (refused || provider.wsconnected) return
+      if (reconnectTimer) clearTimeout(reconnectTimer)
+      reconnectTimer = null
+      provider.connect()
+    }
+    window.addEventListener('offline', onOffline)
+    window.addEventListener('online', onOnline)
 
     let binding: { dispose(): void } | null = null
     let presence: { dispose(): void } | null = null
@@ -149,6 +161,8 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
       if (reconnectTimer) clearTimeout(reconnectTimer)
       presence?.dispose()
       binding?.dispose()
+      window.removeEventListener('offline', onOffline)
+      window.removeEventListener('online', onOnline)
       provider.off('status', onStatus)
       provider.off('connection-close', onConnectionClose)
       provider.off('closed', onClosed)
