@@ -41,6 +41,16 @@ const components: TLComponents = {
 }
 
 const licenseKey = process.env.NEXT_PUBLIC_TLDRAW_LICENSE_KEY || undefined
+// Module-level: tldraw rebuilds its asset utils, and with them the whole editor, when
+// these arrays change identity.
+const NO_VIDEOS: readonly string[] = []
+
+function exposeEditor(editor: Editor) {
+  window.editor = editor
+  return () => {
+    if (window.editor === editor) delete window.editor
+  }
+}
 
 /** One board, full screen: the tldraw editor bound to the room's Y.Doc. */
 export default function Board({ roomId }: { roomId: string }) {
@@ -49,11 +59,14 @@ export default function Board({ roomId }: { roomId: string }) {
     () => createAssetStore({ onError: (message) => (notifyRef.current ? notifyRef.current(message) : console.warn(message)) }),
     [],
   )
-  const [limits, setLimits] = useState<AssetLimits>(DEFAULT_ASSET_LIMITS)
+  // Known before the editor mounts: changing them later would rebuild the editor.
+  const [limits, setLimits] = useState<AssetLimits | null>(null)
   useEffect(() => {
     const controller = new AbortController()
     fetchAssetLimits(controller.signal).then(setLimits, (err: unknown) => {
-      if (!controller.signal.aborted) console.warn('[sketchroom] using default image limits', err)
+      if (controller.signal.aborted) return
+      console.warn('[sketchroom] using default image limits', err)
+      setLimits(DEFAULT_ASSET_LIMITS)
     })
     return () => controller.abort()
   }, [])
@@ -74,7 +87,7 @@ export default function Board({ roomId }: { roomId: string }) {
     [roomId, doc, state.connection, title, setTitle],
   )
 
-  if (state.status === 'loading') {
+  if (state.status === 'loading' || !limits) {
     return <div className="sr-board-message">Opening the board…</div>
   }
   if (state.status === 'error') {
@@ -97,13 +110,8 @@ export default function Board({ roomId }: { roomId: string }) {
           licenseKey={licenseKey}
           maxAssetSize={limits.maxBytes}
           acceptedImageMimeTypes={limits.types}
-          acceptedVideoMimeTypes={[]}
-          onMount={(editor) => {
-            window.editor = editor
-            return () => {
-              if (window.editor === editor) delete window.editor
-            }
-          }}
+          acceptedVideoMimeTypes={NO_VIDEOS}
+          onMount={exposeEditor}
         />
       </div>
     </BoardContext.Provider>
