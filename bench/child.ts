@@ -40,6 +40,8 @@ export function spawnChild(script: string, options: { execArgv?: string[]; env?:
       resolve()
     })
   })
+  // A send racing the child's exit raises ERR_IPC_CHANNEL_CLOSED here; the exit handler rejects the waiters.
+  proc.on('error', () => {})
   proc.on('message', (msg: Envelope) => {
     const p = msg.id ? pending.get(msg.id) : undefined
     if (p) {
@@ -65,8 +67,11 @@ export function spawnChild(script: string, options: { execArgv?: string[]; env?:
     pid: proc.pid ?? -1,
     request(type, body = {}, timeoutMs = 60_000) {
       const id = nextId++
+      if (!proc.connected) return Promise.reject(new Error(`${script} is not running`))
       const reply = new Promise<never>((resolve, reject) => pending.set(id, { resolve, reject }))
-      proc.send({ ...body, id, type })
+      proc.send({ ...body, id, type }, (err) => {
+        if (err) pending.get(id)?.reject(err)
+      })
       return withTimeout(reply, timeoutMs, `reply to ${type}`)
     },
     once(type, timeoutMs = 30_000) {

@@ -9,6 +9,8 @@
  *                        and/or servers (ours, reference, hocuspocus)
  *   BENCH_GENERATORS=n   load generator processes (default 2)
  *   BENCH_WARMUP_MS, BENCH_MEASURE_MS   per-step warm-up and measuring window
+ *   BENCH_STEPS=100,120  replace the step list (rooms or peers), e.g. to profile one load
+ *   BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   extra node flags for the servers
  */
 import os from 'node:os'
 import { killAllChildren } from './child'
@@ -50,6 +52,7 @@ const settings: Settings = {
   generators: Math.max(1, Number(env.BENCH_GENERATORS ?? 2) || 2),
   warmupMs: Number(env.BENCH_WARMUP_MS ?? (quick ? 700 : 1500)),
   measureMs: Number(env.BENCH_MEASURE_MS ?? (quick ? 1500 : 3500)),
+  steps: env.BENCH_STEPS ? env.BENCH_STEPS.split(',').map(Number) : undefined,
   log: (line) => console.log(line),
 }
 

@@ -32,6 +32,8 @@ export interface Settings {
   generators: number
   warmupMs: number
   measureMs: number
+  /** BENCH_STEPS: replaces the step list (rooms or peers), e.g. to profile one load. */
+  steps?: number[]
   log: (line: string) => void
 }
 
@@ -183,7 +185,7 @@ export async function stepped(
 }
 
 export function manyRoomsPlan(settings: Settings, run: string) {
-  const counts = settings.quick ? [2, 6, 12] : [2, 4, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128]
+  const counts = settings.steps ?? (settings.quick ? [2, 6, 12] : [2, 4, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128])
   return {
     label: 'rooms',
     awarenessHz: 20,
@@ -196,7 +198,7 @@ export function manyRoomsPlan(settings: Settings, run: string) {
 }
 
 export function bigRoomPlan(settings: Settings, run: string) {
-  const peers = settings.quick ? [10, 40, 80] : [10, 20, 40, 60, 80, 100, 120, 150, 200]
+  const peers = settings.steps ?? (settings.quick ? [10, 40, 80] : [10, 20, 40, 60, 80, 100, 120, 150, 200])
   return {
     label: 'peers',
     awarenessHz: 10,

@@ -2,9 +2,14 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { loadConfig } from '../../server/config'
-import { startServer } from '../../server/main'
+import { pathToFileURL } from 'node:url'
 import { serve } from './harness'
+
+// BENCH_OURS_DIR: a checkout to measure instead of this one (e.g. a `git archive` of a
+// commit, with node_modules linked), so a bench is not hit by edits in progress.
+const root = process.env.BENCH_OURS_DIR ? path.resolve(process.env.BENCH_OURS_DIR) : path.resolve(import.meta.dirname, '../..')
+const { loadConfig } = (await import(pathToFileURL(path.join(root, 'server/config.ts')).href)) as typeof import('../../server/config')
+const { startServer } = (await import(pathToFileURL(path.join(root, 'server/main.ts')).href)) as typeof import('../../server/main')
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sketchroom-bench-'))
 const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' }))
