@@ -22,3 +22,24 @@ export interface StoredRoom {
   entries: number
   bytes: number
 }
+
+/**
+ * A store several sync instances write at once (PostgreSQL). Besides the `Store` promises,
+ * it tells an instance what the others stored since it last looked, so a room that
+ * missed a bus message, or loaded just before another instance's append, heals from
+ * the store itself.
+ *
+ * @example
+ * const room = await store.load('abc')       // remembers how far it read
+ * const news = await store.catchUp('abc')    // later: others' appends since then, or null
+ */
+export interface SharedStore extends Store {
+  /**
+   * Everything other instances stored for the room since this store last read it (load or
+   * catchUp), merged into one update; null when there is nothing new. Content this store
+   * appended itself is skipped: the room has it already.
+   */
+  catchUp(roomId: string): Promise<Uint8Array | null>
+  /** Forgets how far the room was read (it was unloaded); the next load starts afresh. */
+  forget(roomId: string): void
+}

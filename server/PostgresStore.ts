@@ -1,0 +1,219 @@
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import pg from 'pg'
+import * as Y from 'yjs'
+import type { SharedStore, StoredRoom } from './Store'
+
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:5432/db` */
+  url: string
+  /** PostgreSQL schema holding the tables (created if missing). Default `public`. */
+  schema?: string
+  /** Connections in the pool. Default 10. */
+  poolSize?: number
+  /**
+   * Connecting and each query give up after this long, so a database that is down or
+   * unreachable fails a room load promptly (the joiner is told) instead of hanging it.
+   * Default 10 s.
+   */
+  timeoutMs?: number
+  /** Told about errors on idle pooled connections (the database went away between queries). */
+  onIdleError?: (err: Error) => void
+}
+
+const SCHEMA_FILE = new URL('./schema.sql', import.meta.url)
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/
+
+/** Whether `name` can be a PostgreSQL schema name here (lower-case, unquoted identifier). */
+export function isSchemaName(name: string): boolean {
+  return IDENTIFIER.test(name)
+}
+
+/**
+ * The store for several sync instances: each room is a log of Yjs updates in PostgreSQL
+ * (`server/schema.sql`), appended by whichever instance received them.
+ *
+ * Appends from all instances to one room are serialised on the room's row in
+ * `sketchroom_rooms`, which gives the log gap-free sequence numbers in commit order. That
+ * is what lets `catchUp` read "what is new since N" without missing a slow commit, and
+ * what lets compaction run while other instances append: it locks the room, merges the
+ * snapshot with every entry actually in the log, and replaces them, so an entry this
+ * instance never saw is folded in rather than deleted.
+ *
+ * @example
+ * const store = new PostgresStore({ url: 'postgres://postgres@127.0.0.1/sketchroom' })
+ * await store.migrate()
+ * await store.append('room1', update)
+ */
+export class PostgresStore implements SharedStore {
+  /** Marks the log entries this store appended, so `catchUp` can skip them. */
+  readonly origin = randomBytes(8).toString('hex')
+  private readonly pool: pg.Pool
+  private readonly schema: string
+  private readonly rooms: string
+  private readonly updates: string
+  /** Per room: every entry up to this sequence number is in the room's document. */
+  private readonly cursors = new Map<string, number>()
+  private closed = false
+
+  constructor(options: PostgresStoreOptions) {
+    this.schema = options.schema ?? 'public'
+    if (!isSchemaName(this.schema)) {
+      throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(this.schema)}: use lower-case letters, digits and _`)
+    }
+    const timeoutMs = options.timeoutMs ?? 10_000
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
+      keepAlive: true,
+      idleTimeoutMillis: 30_000,
+    })
+    // Without a listener, an idle connection dropped by the server would crash the process.
+    this.pool.on('error', (err) => options.onIdleError?.(err))
+    this.rooms = `"${this.schema}".sketchroom_rooms`
+    this.updates = `"${this.schema}".sketchroom_updates`
+  }
+
+  /** Creates the schema and tables if missing. Safe to run from several instances at once. */
+  async migrate(): Promise<void> {
+    const ddl = fs.readFileSync(SCHEMA_FILE, 'utf8')
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      // Concurrent CREATE ... IF NOT EXISTS can still collide in the catalog; take turns.
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('sketchroom:migrate'))")
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`)
+      await client.query(`SET LOCAL search_path TO "${this.schema}"`)
+      await client.query(ddl)
+      await client.query('COMMIT')
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined)
+      throw err
+    } finally {
+      client.release()
+    }
+  }
+
+  async load(roomId: string): Promise<StoredRoom | null> {
+    const { rows } = await this.pool.query<{ seq: string; data: Buffer }>(
+      `SELECT seq, data FROM ${this.updates} WHERE room = $1 ORDER BY seq`,
+      [roomId],
+    )
+    if (rows.length === 0) {
+      this.cursors.set(roomId, 0)
+      return null
+    }
+    let bytes = 0
+    const updates = rows.map((r) => {
+      bytes += r.data.length
+      return toBytes(r.data)
+    })
+    this.cursors.set(roomId, Number(rows[rows.length - 1]!.seq))
+    const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
+    return { update, entries: rows.length, bytes }
+  }
+
+  async append(roomId: string, update: Uint8Array): Promise<void> {
+    // One statement, so one round trip: the upsert locks the room's row until commit.
+    const { rows } = await this.pool.query<{ seq: string }>(
+      `WITH head AS (
+         INSERT INTO ${this.rooms} AS r (room, seq) VALUES ($1, 1)
+         ON CONFLICT (room) DO UPDATE SET seq = r.seq + 1
+         RETURNING seq
+       )
+       INSERT INTO ${this.updates} (room, seq, origin, data)
+       SELECT $1, seq, $3, $2 FROM head
+       RETURNING seq`,
+      [roomId, toBuffer(update), this.origin],
+    )
+    const seq = Number(rows[0]!.seq)
+    // Only a directly following entry moves the cursor: one before it may be another instance's.
+    if (this.cursors.get(roomId) === seq - 1) this.cursors.set(roomId, seq)
+  }
+
+  async compact(roomId: string, state: Uint8Array): Promise<void> {
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      // Locks the room's row: other instances' appends wait until the snapshot is in.
+      const head = await client.query<{ seq: string }>(
+        `INSERT INTO ${this.rooms} AS r (room, seq) VALUES ($1, 0) ON CONFLICT (room) DO UPDATE SET seq = r.seq
+         RETURNING seq`,
+        [roomId],
+      )
+      const headSeq = Number(head.rows[0]!.seq)
+      const { rows } = await client.query<{ data: Buffer }>(
+        `SELECT data FROM ${this.updates} WHERE room = $1 ORDER BY seq`,
+        [roomId],
+      )
+      // The log may hold entries from other instances that `state` lacks: fold them in.
+      const doc = new Y.Doc()
+      try {
+        Y.applyUpdate(doc, state)
+        for (const row of rows) Y.applyUpdate(doc, toBytes(row.data))
+        const merged = Y.encodeStateAsUpdate(doc)
+        await client.query(`DELETE FROM ${this.updates} WHERE room = $1`, [roomId])
+        await client.query(
+          `WITH head AS (UPDATE ${this.rooms} SET seq = seq + 1 WHERE room = $1 RETURNING seq)
+           INSERT INTO ${this.updates} (room, seq, origin, data) SELECT $1, seq, NULL, $2 FROM head`,
+          [roomId, toBuffer(merged)],
+        )
+      } finally {
+        doc.destroy()
+      }
+      await client.query('COMMIT')
+      // Had the room read the whole log, the snapshot holds nothing new for it.
+      if (this.cursors.get(roomId) === headSeq) this.cursors.set(roomId, headSeq + 1)
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined)
+      throw err
+    } finally {
+      client.release()
+    }
+  }
+
+  async catchUp(roomId: string): Promise<Uint8Array | null> {
+    const cursor = this.cursors.get(roomId)
+    if (cursor === undefined) return null
+    // Own entries come back without data: they only move the cursor.
+    const { rows } = await this.pool.query<{ seq: string; data: Buffer | null }>(
+      `SELECT seq, CASE WHEN origin = $3 THEN NULL ELSE data END AS data
+         FROM ${this.updates} WHERE room = $1 AND seq > $2 ORDER BY seq`,
+      [roomId, cursor, this.origin],
+    )
+    if (rows.length === 0) return null
+    const last = Number(rows[rows.length - 1]!.seq)
+    // Unless the room was forgotten (unloaded) meanwhile.
+    if (this.cursors.has(roomId)) this.cursors.set(roomId, Math.max(last, this.cursors.get(roomId)!))
+    const updates: Uint8Array[] = []
+    for (const row of rows) if (row.data) updates.push(toBytes(row.data))
+    if (updates.length === 0) return null
+    return updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
+  }
+
+  forget(roomId: string): void {
+    this.cursors.delete(roomId)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.pool.end()
+  }
+
+  /** Drops the schema and everything in it. For tests that make a schema per run. */
+  async dropSchema(): Promise<void> {
+    await this.pool.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`)
+  }
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+// pg hands out Buffers that may share a pooled ArrayBuffer; Yjs may keep what it is given.
+function toBytes(data: Buffer): Uint8Array {
+  return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
+}

@@ -1,0 +1,20 @@
+-- sketchroom's PostgreSQL schema. `npm run migrate` applies it, and every sync instance
+-- applies it on start (it is idempotent), inside the schema named by DATABASE_SCHEMA.
+
+-- One row per room: the sequence number of its newest log entry. Appends take this row's
+-- lock until they commit, so a room's entries commit in sequence order and an instance
+-- that has read up to N has seen every entry up to N (PostgresStore.catchUp relies on it).
+CREATE TABLE IF NOT EXISTS sketchroom_rooms (
+  room text PRIMARY KEY,
+  seq  bigint NOT NULL
+);
+
+-- A room's log: Yjs updates (v1), in sequence order. `origin` is the instance that
+-- appended the entry (NULL for compaction snapshots, which every instance must read).
+CREATE TABLE IF NOT EXISTS sketchroom_updates (
+  room   text   NOT NULL,
+  seq    bigint NOT NULL,
+  origin text,
+  data   bytea  NOT NULL,
+  PRIMARY KEY (room, seq)
+);
