@@ -39,6 +39,10 @@ export class Connection {
   closeReason = ''
   messagesIn = 0
   bytesIn = 0
+  /** Sent sync step 1: a real client, not a socket held open for nothing. */
+  handshaken = false
+  /** Refused changes and awareness updates so far; too many close the connection. */
+  offences = 0
 
   constructor(
     readonly socket: SyncSocket,

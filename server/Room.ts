@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import * as Y from 'yjs'
 import { CloseCode } from '../lib/protocol'
+import { BoardRules, type BoardWatcher, LOADING } from './BoardRules'
 import type { Connection } from './Connection'
 import { SyncError } from './errors'
 import {
@@ -30,6 +31,22 @@ export interface RoomOptions {
    * reported once stored; awareness entries as they are relayed.
    */
   replicate?: RoomReplication
+  /** tldraw's rules for `records` and `meta`; without them the room relays any Yjs content. */
+  rules?: BoardRules
+  limits: RoomLimits
+}
+
+export interface RoomLimits {
+  /** Refuse updates that would grow the stored document past this. */
+  maxDocBytes: number
+  /** Largest awareness state (one client's entry). */
+  maxAwarenessBytes: number
+  /** Connections per room; the next joiner is closed with 4413. */
+  maxConnections: number
+  /** How long an update may wait for changes it depends on before its sender is cut off. */
+  pendingTimeoutMs: number
+  /** Refused messages a connection may send before it is closed with 4400. */
+  maxOffences: number
 }
 
 export interface RoomReplication {
@@ -92,6 +109,9 @@ export class Room {
   private docChanges = 0
   private logEntries = 0
   private logBytes = 0
+  private readonly watcher: BoardWatcher | null
+  /** Set while the doc holds structs whose dependencies have not arrived. */
+  private pending: { since: Uint8Array; conn: Connection; timer: NodeJS.Timeout } | null = null
 
   constructor(
     readonly id: string,
@@ -102,13 +122,14 @@ export class Room {
       this.fullStateFrame = null
       this.stateVectorFrame = null
     })
+    this.watcher = options.rules ? options.rules.watch(this.doc) : null
   }
 
   /** Reads the room from the store. Throws (and the room must be discarded) if it cannot. */
   async load(): Promise<void> {
     const stored = await this.options.store.load(this.id)
     if (stored) {
-      Y.applyUpdate(this.doc, stored.update)
+      Y.applyUpdate(this.doc, stored.update, LOADING)
       this.logEntries = stored.entries
       this.logBytes = stored.bytes
       // The stored update is already a full state: joiners get it without re-encoding.
@@ -119,6 +140,9 @@ export class Room {
 
   /** Adds a connection and starts the sync handshake with it. */
   join(conn: Connection): void {
+    if (this.connections.size >= this.options.limits.maxConnections) {
+      throw new SyncError('limit', `this board is full: ${this.options.limits.maxConnections} people are connected`)
+    }
     this.connections.add(conn)
     conn.send((this.stateVectorFrame ??= encodeSyncStep1(Y.encodeStateVector(this.doc))))
     const awareness = this.awarenessFrame()
@@ -143,6 +167,7 @@ export class Room {
     const message = parseMessage(frame)
     switch (message.type) {
       case 'sync-step1':
+        conn.handshaken = true
         if (this.pendingUpdates.length > 0) {
           this.afterAppend.push(() => this.answerStep1(conn, message.stateVector))
         } else {
@@ -182,6 +207,15 @@ export class Room {
   }
 
   private applyUpdate(conn: Connection, received: Uint8Array): void {
+    const limits = this.options.limits
+    if (this.logBytes + received.length > limits.maxDocBytes) {
+      // The log over-counts (overwritten values stay in it until compaction): measure for real.
+      const state = Y.encodeStateAsUpdate(this.doc)
+      if (state.length + received.length > limits.maxDocBytes) {
+        throw new SyncError('limit', `this board has reached its size limit of ${limits.maxDocBytes} bytes`)
+      }
+      this.compactWith(state)
+    }
     try {
       // Decoding first means a bad update is refused whole, never half applied.
       Y.decodeUpdate(received)
@@ -191,14 +225,68 @@ export class Room {
     }
     // ws hands out views into larger buffers; a Y.Doc may keep what it is given.
     const update = received.byteOffset === 0 && received.buffer.byteLength === received.length ? received : received.slice()
-    const before = this.docChanges
-    Y.applyUpdate(this.doc, update, conn)
     const store = this.doc.store
-    if (this.docChanges === before && store.pendingStructs === null && store.pendingDs === null) {
-      return // nothing new (a client's empty sync step 2, or a resend)
+    const wasPending = this.pending !== null
+    // Only needed on the slow path, but it must be taken before applying.
+    const before = this.watcher || wasPending ? Y.encodeStateVector(this.doc) : null
+    const changesBefore = this.docChanges
+    Y.applyUpdate(this.doc, update, conn)
+
+    const violations = this.watcher?.take() ?? []
+    if (violations.length > 0) {
+      this.watcher!.revert(violations)
+      conn.offences += violations.length
+      this.options.log.warn(
+        { room: this.id, conn: conn.id, violations: violations.slice(0, 5).map((v) => `${v.key}: ${v.reason}`), count: violations.length },
+        'reverted invalid changes',
+      )
     }
-    this.pendingUpdates.push({ update, from: conn, remote: false })
-    this.requestFlush()
+    const isPending = store.pendingStructs !== null || store.pendingDs !== null
+    if (isPending) {
+      // Held back (corrections included) until the missing changes arrive.
+      if (!this.pending) this.startPending(conn, before!)
+    } else if (wasPending) {
+      // Completed what was waiting: send everything since it started.
+      this.pendingUpdates.push({ update: Y.encodeStateAsUpdate(this.doc, this.endPending()), from: null, remote: false })
+    } else if (violations.length > 0) {
+      // Send what actually changed, sender included, so reverted content never leaves the
+      // server and everyone converges on the valid state.
+      this.pendingUpdates.push({ update: Y.encodeStateAsUpdate(this.doc, before!), from: null, remote: false })
+    } else if (this.docChanges !== changesBefore) {
+      // The fast path: relay and store the bytes as received.
+      this.pendingUpdates.push({ update, from: conn, remote: false })
+    }
+    if (conn.offences > limits.maxOffences) {
+      throw new SyncError('malformed', `malformed message: too many invalid changes (${conn.offences})`)
+    }
+    if (this.pendingUpdates.length > 0) this.requestFlush()
+  }
+
+  /**
+   * The doc holds structs whose dependencies have not arrived (normal for a moment after a
+   * reconnect). They are neither relayed nor stored until complete; if they stay
+   * incomplete, the sender is cut off and they are dropped.
+   */
+  private startPending(conn: Connection, since: Uint8Array): void {
+    const timer = setTimeout(() => {
+      if (this.pending?.timer !== timer || this.state !== 'ready') return
+      const store = this.doc.store
+      store.pendingStructs = null
+      store.pendingDs = null
+      // What did integrate while waiting still goes out and into the store.
+      this.pendingUpdates.push({ update: Y.encodeStateAsUpdate(this.doc, this.endPending()), from: null, remote: false })
+      this.requestFlush()
+      conn.close(CloseCode.Malformed, 'malformed message: update depends on changes that were never sent')
+    }, this.options.limits.pendingTimeoutMs)
+    timer.unref()
+    this.pending = { since, conn, timer }
+  }
+
+  private endPending(): Uint8Array {
+    const { since, timer } = this.pending!
+    clearTimeout(timer)
+    this.pending = null
+    return since
   }
 
   /**
@@ -234,6 +322,17 @@ export class Room {
     let changed = false
     for (const entry of entries) {
       const current = this.awareness.get(entry.clientId)
+      if (conn) {
+        const problem = this.awarenessProblem(conn, entry, current)
+        if (problem) {
+          conn.offences++
+          this.options.log.warn({ room: this.id, conn: conn.id, clientId: entry.clientId, problem }, 'dropped awareness update')
+          if (conn.offences > this.options.limits.maxOffences) {
+            throw new SyncError('malformed', `malformed message: too many invalid awareness updates (${problem})`)
+          }
+          continue
+        }
+      }
       if (current) {
         const newer = entry.clock > current.clock
         const sameClockRemoval = entry.clock === current.clock && entry.removed && current.bytes !== null
@@ -254,6 +353,23 @@ export class Room {
       this.awarenessFrameCache = null
       this.requestFlush()
     }
+  }
+
+  private awarenessProblem(conn: Connection, entry: AwarenessEntry, current: AwarenessState | undefined): string | null {
+    if (current?.owner && current.owner !== conn && !current.owner.closed) {
+      return `client ${entry.clientId} belongs to another connection`
+    }
+    const maxBytes = this.options.limits.maxAwarenessBytes
+    if (entry.bytes.length > maxBytes) return `awareness state is ${entry.bytes.length} bytes; the limit is ${maxBytes}`
+    const rules = this.options.rules
+    if (!rules || entry.removed) return null
+    let state: unknown
+    try {
+      state = JSON.parse(entry.state())
+    } catch {
+      return 'awareness state is not JSON'
+    }
+    return rules.awarenessProblem(entry.clientId, state)
   }
 
   /** All current awareness states as one frame, or null when nobody has one. */
@@ -374,6 +490,19 @@ export class Room {
     await this.options.store.compact(this.id, state)
     this.logEntries = 1
     this.logBytes = state.length
+  }
+
+  /** Compacts to `state` after what is already queued is stored (updates not yet stored are in it too). */
+  private compactWith(state: Uint8Array): void {
+    this.logEntries = 1
+    this.logBytes = state.length
+    this.flushChain = this.flushChain.then(async () => {
+      try {
+        await this.options.store.compact(this.id, state)
+      } catch (err) {
+        this.options.log.error({ err, room: this.id }, 'compaction failed; the log stays as it was')
+      }
+    })
   }
 
   /** Waits for everything received so far to be stored. */

@@ -3,7 +3,8 @@ import { CloseCode } from '../lib/protocol'
 import { Connection, type SyncSocket } from './Connection'
 import { SyncError } from './errors'
 import { KEEPALIVE_FRAME } from './messages'
-import type { Room, RoomReplication } from './Room'
+import type { BoardRules } from './BoardRules'
+import type { Room, RoomLimits, RoomReplication } from './Room'
 import { type RoomLifecycle, RoomManager } from './RoomManager'
 import { Stats } from './Stats'
 import type { Store } from './Store'
@@ -20,9 +21,20 @@ export interface SyncServerOptions {
   /** Grace period before an empty room is unloaded (default 1 s). */
   unloadDelayMs?: number
   observeAppendSeconds?: (seconds: number) => void
+  /** tldraw's rules for board content; without them the server relays any Yjs content. */
+  rules?: BoardRules
+  limits: SyncLimits
   /** Multi-instance replication (the Bus); absent for a single process. */
   replicate?: RoomReplication
   lifecycle?: RoomLifecycle
+}
+
+export interface SyncLimits extends RoomLimits {
+  /** Sustained messages per second per connection (token bucket), and the bucket's size. */
+  messagesPerSecond: number
+  messageBurst: number
+  /** A connection that has not sent sync step 1 this long after opening is closed. */
+  handshakeTimeoutMs: number
 }
 
 /** What the transport calls when its socket has news. */
@@ -66,6 +78,8 @@ export class SyncServer {
         compactAfterEntries: options.compactAfterEntries ?? 10_000,
         observeAppendSeconds: options.observeAppendSeconds,
         replicate: options.replicate,
+        rules: options.rules,
+        limits: options.limits,
       },
       options.log,
       options.unloadDelayMs ?? 1000,
@@ -103,6 +117,16 @@ export class SyncServer {
     let room: Room | null = null
     let held: Uint8Array[] | null = []
     let left = false
+    const limits = this.options.limits
+    // Token bucket: `messageBurst` at once, refilled at `messagesPerSecond`.
+    let tokens = limits.messageBurst
+    let refilledAt = Date.now()
+    const handshake = setTimeout(() => {
+      if (!conn.handshaken) {
+        conn.close(CloseCode.Malformed, `handshake not completed: no sync step 1 within ${limits.handshakeTimeoutMs} ms`)
+      }
+    }, limits.handshakeTimeoutMs)
+    handshake.unref()
 
     const handle = (frame: Uint8Array) => {
       try {
@@ -122,8 +146,14 @@ export class SyncServer {
             this.rooms.released(opened)
             return
           }
+          try {
+            opened.join(conn)
+          } catch (err) {
+            this.reject(conn, err)
+            this.rooms.released(opened)
+            return
+          }
           room = opened
-          room.join(conn)
           const queue = held!
           held = null
           for (const frame of queue) {
@@ -150,6 +180,14 @@ export class SyncServer {
           conn.close(CloseCode.Malformed, 'malformed message: text frames are not part of the protocol')
           return
         }
+        const now = Date.now()
+        tokens = Math.min(limits.messageBurst, tokens + ((now - refilledAt) * limits.messagesPerSecond) / 1000)
+        refilledAt = now
+        if (tokens < 1) {
+          conn.close(CloseCode.RateLimited, `rate limited: more than ${limits.messagesPerSecond} messages a second`)
+          return
+        }
+        tokens -= 1
         if (held) held.push(data)
         else if (room) handle(data)
       },
@@ -159,6 +197,7 @@ export class SyncServer {
       close: (code, reason) => {
         if (left) return
         left = true
+        clearTimeout(handshake)
         conn.closed = true
         this.connections.delete(conn)
         const closeCode = conn.closeCode ?? code

@@ -22,9 +22,20 @@ const schema = z.object({
   DATA_DIR: z.string().trim().min(1, 'must not be empty').default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_MESSAGE_BYTES: int(1024, 256 * MiB).default(2 * MiB),
-  MAX_BUFFERED_BYTES: int(64 * 1024).default(16 * MiB),
+  MAX_BUFFERED_BYTES: int(64 * 1024).default(48 * MiB),
   HEARTBEAT_INTERVAL_MS: int(100, 3_600_000).default(10_000),
   COMPACT_AFTER_BYTES: int(1024).default(MiB),
+  MAX_DOC_BYTES: int(1024).default(32 * MiB),
+  MAX_RECORD_BYTES: int(256).default(256 * 1024),
+  MAX_AWARENESS_BYTES: int(64).default(8 * 1024),
+  MAX_ROOM_CONNECTIONS: int(1).default(250),
+  MAX_MESSAGES_PER_SECOND: int(1).default(300),
+  MAX_MESSAGE_BURST: int(1).default(600),
+  MAX_CONNECTIONS_PER_MINUTE: int(1).default(120),
+  HANDSHAKE_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
+  MAX_PENDING_MS: int(10, 3_600_000).default(5_000),
+  MAX_OFFENCES: int(0).default(10),
+  TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   /** Largest image a board accepts (POST /api/assets); files live in DATA_DIR/assets. */
   MAX_ASSET_BYTES: int(1024, 1024 * MiB).default(10 * MiB),
 })
@@ -53,7 +64,33 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     })
     throw new ConfigError(`invalid environment variable ${problems.join('; ')}`)
   }
-  return parsed.data
+  const config = parsed.data
+  // A joiner receives the whole document at once; it must fit below the slow-consumer cut-off.
+  if (config.MAX_BUFFERED_BYTES <= config.MAX_DOC_BYTES) {
+    throw new ConfigError(
+      `invalid environment variables: MAX_BUFFERED_BYTES (${config.MAX_BUFFERED_BYTES}) must be larger than MAX_DOC_BYTES (${config.MAX_DOC_BYTES}), or joiners of a full board would be cut off`,
+    )
+  }
+  if (config.MAX_MESSAGE_BURST < config.MAX_MESSAGES_PER_SECOND) {
+    throw new ConfigError(
+      `invalid environment variables: MAX_MESSAGE_BURST (${config.MAX_MESSAGE_BURST}) must be at least MAX_MESSAGES_PER_SECOND (${config.MAX_MESSAGES_PER_SECOND})`,
+    )
+  }
+  return config
+}
+
+/** The limits a SyncServer enforces, from the config. */
+export function syncLimits(config: Config) {
+  return {
+    maxDocBytes: config.MAX_DOC_BYTES,
+    maxAwarenessBytes: config.MAX_AWARENESS_BYTES,
+    maxConnections: config.MAX_ROOM_CONNECTIONS,
+    pendingTimeoutMs: config.MAX_PENDING_MS,
+    maxOffences: config.MAX_OFFENCES,
+    messagesPerSecond: config.MAX_MESSAGES_PER_SECOND,
+    messageBurst: config.MAX_MESSAGE_BURST,
+    handshakeTimeoutMs: config.HANDSHAKE_TIMEOUT_MS,
+  }
 }
 
 /** The SQLite file inside DATA_DIR. */

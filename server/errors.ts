@@ -4,6 +4,9 @@ import { CloseCode } from '../lib/protocol'
 export const SyncErrorReason = {
   malformed: CloseCode.Malformed,
   tooBig: CloseCode.TooBig,
+  limit: CloseCode.LimitReached,
+  rateLimited: CloseCode.RateLimited,
+  handshakeTimeout: CloseCode.Malformed,
   loadFailed: CloseCode.InternalError,
   storeFailed: CloseCode.InternalError,
   slowConsumer: CloseCode.Policy,

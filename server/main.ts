@@ -17,7 +17,9 @@ import { WebSocketServer } from 'ws'
 import { SYNC_PATH_PREFIX } from '../lib/protocol'
 import { roomIdProblem } from '../lib/roomId'
 import { createAssetHandler } from './assets'
-import { type Config, loadConfig, sqliteFile } from './config'
+import { BoardRules } from './BoardRules'
+import { type Config, loadConfig, sqliteFile, syncLimits } from './config'
+import { IpRateLimiter } from './IpRateLimiter'
 import { ConfigError } from './errors'
 import { createMetrics } from './metrics'
 import { SqliteStore } from './SqliteStore'
@@ -68,7 +70,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     compactAfterBytes: config.COMPACT_AFTER_BYTES,
     unloadDelayMs: options.unloadDelayMs,
     observeAppendSeconds: metrics.observeAppendSeconds,
+    rules: new BoardRules({ maxRecordBytes: config.MAX_RECORD_BYTES }),
+    limits: syncLimits(config),
   })
+  const connectionsPerIp = new IpRateLimiter(config.MAX_CONNECTIONS_PER_MINUTE, 60_000)
   const syncServer = sync
 
   let nextHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null
@@ -125,6 +130,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: this is the sync server alone\n')
   })
 
+  // Clients that open TCP and never finish the HTTP request are dropped.
+  server.headersTimeout = config.HANDSHAKE_TIMEOUT_MS
+  server.requestTimeout = Math.max(config.HANDSHAKE_TIMEOUT_MS, 30_000)
+
   // Requests Node's parser refuses (raw non-ASCII paths, bad headers) get a reason too.
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
     if (!socket.writable) {
@@ -143,8 +152,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       const problem = roomIdProblem(roomId)
       if (problem) return refuseUpgrade(socket, 400, problem)
       if (syncServer.isClosing) return refuseUpgrade(socket, 503, 'server is shutting down')
+      const ip = clientIp(req, config.TRUST_PROXY)
+      if (!connectionsPerIp.take(ip)) {
+        return refuseUpgrade(socket, 429, `too many new connections from ${ip}; the limit is ${config.MAX_CONNECTIONS_PER_MINUTE} a minute`)
+      }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const events = syncServer.accept(ws, roomId, { ip: req.socket.remoteAddress })
+        const events = syncServer.accept(ws, roomId, { ip })
         ws.on('message', (data: Buffer, isBinary: boolean) => events.message(data, isBinary))
         ws.on('pong', () => events.pong())
         ws.on('close', (code: number, reason: Buffer) => events.close(code, reason.toString()))
@@ -194,6 +207,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       return closing
     },
   }
+}
+
+/** The client's address; behind a trusted reverse proxy, the first X-Forwarded-For hop. */
+function clientIp(req: http.IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for']
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim()
+    if (first) return first
+  }
+  return req.socket.remoteAddress ?? 'unknown'
 }
 
 function refuseUpgrade(socket: Duplex, status: number, reason: string): void {

@@ -18,7 +18,11 @@ export interface AwarenessEntry {
   removed: boolean
   /** The entry exactly as encoded: varUint clientId, varUint clock, varString state. */
   bytes: Uint8Array
+  /** Decodes the state's JSON text (only when someone needs to look inside). */
+  state(): string
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 export type IncomingMessage =
   | { type: 'sync-step1'; stateVector: Uint8Array }
@@ -74,7 +78,7 @@ export function parseAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
     const state = readBytes(decoder, 'awareness state')
     const removed =
       state.length === 4 && state[0] === 0x6e && state[1] === 0x75 && state[2] === 0x6c && state[3] === 0x6c
-    entries.push({ clientId, clock, removed, bytes: update.subarray(start, decoder.pos) })
+    entries.push({ clientId, clock, removed, bytes: update.subarray(start, decoder.pos), state: () => utf8.decode(state) })
   }
   expectEnd(decoder, 'awareness update')
   return entries

@@ -33,7 +33,15 @@ export async function startTestServer(
   options: StartOptions = {},
 ): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? tempDir()
-  const config: Config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env, DATA_DIR: dataDir })
+  // Every test connects from 127.0.0.1; only the per-IP tests want the real limit.
+  const config: Config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    MAX_CONNECTIONS_PER_MINUTE: '1000000',
+    ...env,
+    DATA_DIR: dataDir,
+  })
   const server = await startServer(config, { logger: pino({ level: 'silent' }), unloadDelayMs: 0, ...options })
   return { ...server, dataDir, wsUrl: `ws://127.0.0.1:${server.port}/sync` }
 }
@@ -147,7 +155,7 @@ export interface ChildServer {
 export async function spawnServer(env: Record<string, string>): Promise<ChildServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts'), '--sync-only'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', MAX_CONNECTIONS_PER_MINUTE: '1000000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

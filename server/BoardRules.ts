@@ -1,0 +1,205 @@
+import { createTLSchema, type TLRecord, type TLSchema } from '@tldraw/tlschema'
+import { YKeyValue } from 'y-utility/y-keyvalue'
+import type * as Y from 'yjs'
+import { DOCUMENT_RECORD_ID, MAX_TITLE_LENGTH, META_KEY, RECORDS_KEY, SCHEMA_KEY, TITLE_KEY } from '../lib/board'
+import { PRESENCE_FIELD, presenceIdForClient } from '../lib/presence'
+
+/** Transaction origin of the server's own corrections; they are not validated again. */
+export const CORRECTION = Symbol('sketchroom-correction')
+
+/** A change the server refuses, and what to put back. */
+export interface Violation {
+  where: 'records' | 'meta'
+  key: string
+  reason: string
+  /** The value before the change; undefined means the key did not exist. */
+  previous: unknown
+}
+
+export interface BoardRulesOptions {
+  /** Largest JSON size of one record. */
+  maxRecordBytes: number
+}
+
+/**
+ * tldraw's rules for the parts of a Y.Doc that hold a board (`records` and `meta`), with
+ * tldraw's own validators. Everything else in the document is left alone, so other Yjs
+ * apps can share a room.
+ *
+ * @example
+ * const rules = new BoardRules({ maxRecordBytes: 256 * 1024 })
+ * const watcher = rules.watch(doc)
+ * Y.applyUpdate(doc, update)
+ * const violations = watcher.take()
+ * if (violations.length) watcher.revert(violations)
+ */
+export class BoardRules {
+  readonly schema: TLSchema = createTLSchema()
+  private readonly documentTypes: Set<string>
+
+  constructor(readonly options: BoardRulesOptions) {
+    this.documentTypes = new Set(
+      Object.entries(this.schema.types)
+        .filter(([, type]) => type.scope === 'document')
+        .map(([name]) => name),
+    )
+  }
+
+  /** Starts collecting violations of the rules in `doc`. */
+  watch(doc: Y.Doc): BoardWatcher {
+    return new BoardWatcher(doc, this)
+  }
+
+  /** Why a record value is not acceptable under `key`, or null when it is. */
+  recordProblem(key: string, value: unknown, before: unknown): string | null {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'record is not an object'
+    const record = value as { id?: unknown; typeName?: unknown }
+    if (record.id !== key) return `record id ${JSON.stringify(record.id)} does not match its key`
+    if (typeof record.typeName !== 'string' || !this.documentTypes.has(record.typeName)) {
+      return `record type ${JSON.stringify(record.typeName)} is not a synced tldraw record type`
+    }
+    const size = jsonSize(value)
+    if (size > this.options.maxRecordBytes) return `record is ${size} bytes; the limit is ${this.options.maxRecordBytes}`
+    try {
+      const type = this.schema.types[record.typeName as TLRecord['typeName']]
+      type.validate(value, isRecordLike(before) ? (before as never) : undefined)
+    } catch (err) {
+      return `invalid ${record.typeName}: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`
+    }
+    return null
+  }
+
+  metaProblem(key: string, value: unknown): string | null {
+    if (key === SCHEMA_KEY) {
+      if (value === undefined) return 'the schema may not be deleted'
+      if (typeof value !== 'object' || value === null) return 'schema is not an object'
+      try {
+        const result = this.schema.getMigrationsSince(value as never)
+        if (!result.ok) return 'schema is not one this server knows'
+      } catch {
+        return 'schema is not a tldraw serialized schema'
+      }
+      return null
+    }
+    if (key === TITLE_KEY) {
+      if (value === undefined) return null
+      if (typeof value !== 'string' || value.length > MAX_TITLE_LENGTH) {
+        return `title must be a string of at most ${MAX_TITLE_LENGTH} characters`
+      }
+    }
+    return null
+  }
+
+  /**
+   * Why an awareness state is refused, or null. `presence`, when set, must be a valid
+   * instance_presence record whose id is bound to the sender's client id.
+   */
+  awarenessProblem(clientId: number, state: unknown): string | null {
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) return 'awareness state is not an object'
+    const presence = (state as Record<string, unknown>)[PRESENCE_FIELD]
+    if (presence === undefined || presence === null) return null
+    if (typeof presence !== 'object') return 'presence is not an object'
+    const record = presence as { id?: unknown; typeName?: unknown }
+    if (record.typeName !== 'instance_presence') return 'presence is not an instance_presence record'
+    if (record.id !== presenceIdForClient(clientId)) return `presence id ${JSON.stringify(record.id)} is not bound to client ${clientId}`
+    try {
+      this.schema.types.instance_presence.validate(presence)
+    } catch (err) {
+      return `invalid presence: ${err instanceof Error ? err.message.slice(0, 200) : String(err)}`
+    }
+    return null
+  }
+}
+
+/** Collects violations in one document as transactions apply; reverts them on request. */
+export class BoardWatcher {
+  private readonly records: YKeyValue<unknown>
+  private readonly meta: Y.Map<unknown>
+  private violations: Violation[] = []
+
+  constructor(
+    private readonly doc: Y.Doc,
+    private readonly rules: BoardRules,
+  ) {
+    this.records = new YKeyValue(doc.getArray(RECORDS_KEY))
+    this.meta = doc.getMap(META_KEY)
+    this.records.on('change', (changes: Map<string, KeyValueChange>, transaction: Y.Transaction) => {
+      if (transaction.origin === CORRECTION || transaction.origin === LOADING) return
+      for (const [key, change] of changes) this.checkRecord(key, change)
+    })
+    this.meta.observe((event) => {
+      if (event.transaction.origin === CORRECTION || event.transaction.origin === LOADING) return
+      for (const [key, change] of event.changes.keys) {
+        const value = this.meta.get(key)
+        const problem = this.rules.metaProblem(key, change.action === 'delete' ? undefined : value)
+        if (problem) this.violations.push({ where: 'meta', key, reason: problem, previous: change.oldValue })
+      }
+    })
+  }
+
+  private checkRecord(key: string, change: KeyValueChange): void {
+    if (change.action === 'delete') {
+      const previous = change.oldValue as { typeName?: unknown } | undefined
+      if (key === DOCUMENT_RECORD_ID) {
+        this.violations.push({ where: 'records', key, reason: 'the document record may not be deleted', previous })
+      } else if (previous?.typeName === 'page' && !this.hasPage()) {
+        this.violations.push({ where: 'records', key, reason: 'the last page may not be deleted', previous })
+      }
+      return
+    }
+    const problem = this.rules.recordProblem(key, change.newValue, change.oldValue)
+    if (problem) this.violations.push({ where: 'records', key, reason: problem, previous: change.oldValue })
+  }
+
+  private hasPage(): boolean {
+    for (const entry of this.records.map.values()) {
+      if ((entry as { val?: { typeName?: unknown } }).val?.typeName === 'page') return true
+    }
+    return false
+  }
+
+  /** The violations since the last call. */
+  take(): Violation[] {
+    const out = this.violations
+    this.violations = []
+    return out
+  }
+
+  /** Puts back what the violations changed, in one transaction every peer will receive. */
+  revert(violations: Violation[]): void {
+    this.doc.transact(() => {
+      const done = new Set<string>()
+      for (const v of violations) {
+        const id = `${v.where}:${v.key}`
+        if (done.has(id)) continue
+        done.add(id)
+        if (v.where === 'records') {
+          if (v.previous === undefined) this.records.delete(v.key)
+          else this.records.set(v.key, v.previous)
+        } else if (v.previous === undefined) this.meta.delete(v.key)
+        else this.meta.set(v.key, v.previous)
+      }
+    }, CORRECTION)
+  }
+}
+
+/** Transaction origin for loading stored content, which was validated when it was written. */
+export const LOADING = Symbol('sketchroom-loading')
+
+interface KeyValueChange {
+  action: 'add' | 'update' | 'delete'
+  oldValue?: unknown
+  newValue?: unknown
+}
+
+function isRecordLike(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'typeName' in value
+}
+
+function jsonSize(value: unknown): number {
+  try {
+    return JSON.stringify(value).length
+  } catch {
+    return Number.POSITIVE_INFINITY
+  }
+}
