@@ -12,16 +12,16 @@ busContract('Redis', async () => {
   const target = hostAndPort(url, 6379)
   // Each bus reaches Redis through its own proxy, so the test can cut one link alone.
   const proxies = new Map<Bus, TcpProxy>()
-  const buses: RedisBus[] = []
-  for (let i = 0; i < 3; i++) {
+  const open = async () => {
     const proxy = await startTcpProxy(target.host, target.port)
     const bus = new RedisBus({ url: viaProxy(url, proxy), prefix, connectTimeoutMs: 2000 })
     await bus.connect()
     proxies.set(bus, proxy)
-    buses.push(bus)
+    return bus
   }
+  const buses: [RedisBus, RedisBus, RedisBus] = [await open(), await open(), await open()]
   return {
-    buses: buses as [Bus, Bus, Bus],
+    buses,
     cut: (bus) => proxies.get(bus)!.cut(),
     restore: (bus) => proxies.get(bus)!.restore(),
     close: async () => {

@@ -38,18 +38,19 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()
   if (!address || typeof address === 'string') throw new Error('proxy has no port')
+  const cut = () => {
+    isCut = true
+    for (const s of sockets) s.resetAndDestroy()
+    sockets.clear()
+  }
   return {
     port: address.port,
-    cut() {
-      isCut = true
-      for (const s of sockets) s.resetAndDestroy()
-      sockets.clear()
-    },
+    cut,
     restore() {
       isCut = false
     },
     close() {
-      this.cut()
+      cut()
       return new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
