@@ -18,7 +18,7 @@ export const hasChromium = fs.existsSync(CHROMIUM_PATH)
 /** `E2E_DEV=1` runs the suite against `next dev` instead of a build: quicker to iterate. */
 export const useDevServer = process.env.E2E_DEV === '1'
 
-const BUILD_INPUTS = ['app', 'components', 'lib', 'public', 'next.config.js', 'package-lock.json', 'tsconfig.json']
+const BUILD_INPUTS = ['app', 'components', 'lib', 'public', 'next.config.js', 'package-lock.json', 'tsconfig.json', 'tsconfig.next.json']
 
 function newestMtime(p: string): number {
   if (!fs.existsSync(p)) return 0
