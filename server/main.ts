@@ -97,7 +97,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       })
     : null
 
-  const server = http.createServer((req, res) => {
+  // Node checks header/request timeouts on this interval (30 s by default): keep it in step.
+  const connectionsCheckingInterval = Math.min(30_000, Math.max(50, Math.floor(config.HANDSHAKE_TIMEOUT_MS / 4)))
+  const server = http.createServer({ connectionsCheckingInterval }, (req, res) => {
     if (assets?.(req, res)) return
     const pathname = (req.url ?? '/').split('?')[0]
     if (pathname === '/healthz') {
