@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react'
 import { atom, createTLStore, defaultShapeUtils, type TLAssetStore, type TLStore } from 'tldraw'
 import { IndexeddbPersistence } from 'y-indexeddb'
+import { removeAwarenessStates } from 'y-protocols/awareness'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { isFinalCloseCode } from '@/lib/protocol'
@@ -70,6 +71,22 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
     const idb = new IndexeddbPersistence(`sketchroom:${roomId}`, doc)
     const base = (origin ?? window.location.origin).replace(/^http/, 'ws')
     const provider = new WebsocketProvider(`${base}/sync`, roomId, doc, { maxBackoffTime: MAX_BACKOFF_MS })
+    // Stock y-websocket re-broadcasts every awareness change it hears, peers' included:
+    // twice the traffic, and a strict server refuses states of clients that are not the
+    // sender's. Send only our own; peers speak for themselves.
+    const sendAllAwareness = provider._awarenessUpdateHandler
+    provider.awareness.off('update', sendAllAwareness)
+    const sendOwnAwareness = (
+      { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+      origin: unknown,
+    ) => {
+      const own = doc.clientID
+      if (added.includes(own) || updated.includes(own) || removed.includes(own)) {
+        sendAllAwareness({ added: [], updated: [own], removed: [] }, origin)
+      }
+    }
+    provider.awareness.on('update', sendOwnAwareness)
+
     const store = createTLStore({
       shapeUtils: defaultShapeUtils,
       assets,
@@ -163,6 +180,9 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
       binding?.dispose()
       window.removeEventListener('offline', onOffline)
       window.removeEventListener('online', onOnline)
+      // Tell peers now, rather than after their awareness timeout, that we left.
+      removeAwarenessStates(provider.awareness, [doc.clientID], 'sketchroom unmount')
+      provider.awareness.off('update', sendOwnAwareness)
       provider.off('status', onStatus)
       provider.off('connection-close', onConnectionClose)
       provider.off('closed', onClosed)
