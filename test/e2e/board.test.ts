@@ -118,8 +118,14 @@ describe.skipIf(!hasChromium)('board in two browsers', () => {
       null,
       { timeout: 20_000 },
     )
-    // The name tag next to the cursor, as drawn on B's screen.
-    await expect.poll(() => bob.page.evaluate(() => document.body.textContent?.includes('Alice') ?? false), { timeout: 20_000 }).toBe(true)
+    // The name tag is not DOM text in tldraw 5, so check what it is drawn from: A's cursor
+    // on B's current page, inside B's viewport.
+    const inView = await bob.page.evaluate(() => {
+      const e = window.editor!
+      const alice = e.getCollaboratorsOnCurrentPage().find((c) => c.userName === 'Alice')
+      return Boolean(alice && e.getViewportPageBounds().containsPoint(alice.cursor ?? { x: NaN, y: NaN }))
+    })
+    expect(inView).toBe(true)
   })
 
   test("B's undo removes B's own shape, never A's", async () => {
