@@ -1,3 +1,4 @@
+import * as decoding from 'lib0/decoding'
 import type { Logger } from 'pino'
 import * as Y from 'yjs'
 import { CloseCode } from '../lib/protocol'
@@ -69,6 +70,34 @@ interface PendingUpdate {
 }
 
 export type RoomState = 'loading' | 'ready' | 'unloading' | 'closed' | 'failed'
+
+/** Remembers its byte decoder, so we can tell whether decoding used every byte. */
+class StrictDecoderV1 extends Y.UpdateDecoderV1 {
+  static last: decoding.Decoder | null = null
+  constructor(decoder: decoding.Decoder) {
+    super(decoder)
+    StrictDecoderV1.last = decoder
+  }
+}
+
+/**
+ * Throws unless `update` decodes as exactly one Yjs v1 update. A v2 update (or garbage)
+ * often decodes as a short v1 update with bytes left over; that is refused too.
+ */
+export function checkUpdateV1(update: Uint8Array): void {
+  let rest: decoding.Decoder | null
+  try {
+    StrictDecoderV1.last = null
+    Y.decodeUpdateV2(update, StrictDecoderV1)
+    rest = StrictDecoderV1.last
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err)
+    throw new SyncError('malformed', `malformed message: update does not decode (${detail})`, { cause: err })
+  }
+  if (rest && decoding.hasContent(rest)) {
+    throw new SyncError('malformed', 'malformed message: not a Yjs v1 update (bytes left over after decoding)')
+  }
+}
 
 const EMPTY_STATE_VECTOR = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0
 
@@ -216,13 +245,8 @@ export class Room {
       }
       this.compactWith(state)
     }
-    try {
-      // Decoding first means a bad update is refused whole, never half applied.
-      Y.decodeUpdate(received)
-    } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err)
-      throw new SyncError('malformed', `malformed message: update does not decode (${detail})`, { cause: err })
-    }
+    // Decoding first means a bad update is refused whole, never half applied.
+    checkUpdateV1(received)
     // ws hands out views into larger buffers; a Y.Doc may keep what it is given.
     const update = received.byteOffset === 0 && received.buffer.byteLength === received.length ? received : received.slice()
     const store = this.doc.store

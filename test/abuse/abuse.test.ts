@@ -122,13 +122,13 @@ async function expectClosed(r: RawClient, code: number, reason: RegExp): Promise
 
 describe('malformed frames', () => {
   const cases: Array<[string, string, Uint8Array | string]> = [
-    ['A01', 'a truncated varint', frame(0x80)],
-    ['A02', 'a payload length longer than the frame', frame(0, 2, 100, 1, 2, 3)],
-    ['A03', 'trailing bytes after a message', frame(0, 0, 1, 0, 9, 9)],
-    ['A04', 'a garbage update', frame(0, 2, 6, 200, 1, 7, 7, 7, 7)],
-    ['A05', 'an unknown sync subtype', frame(0, 7, 0)],
-    ['A06', 'a text frame', 'hello'],
-    ['A07', 'an empty frame', frame()],
+    ['A01', '[S15] a truncated varint', frame(0x80)],
+    ['A02', '[S15] a payload length longer than the frame', frame(0, 2, 100, 1, 2, 3)],
+    ['A03', '[S15] trailing bytes after a message', frame(0, 0, 1, 0, 9, 9)],
+    ['A04', '[S15] a garbage update', frame(0, 2, 6, 200, 1, 7, 7, 7, 7)],
+    ['A05', '[S15] an unknown sync subtype', frame(0, 7, 0)],
+    ['A06', '[S15] a text frame', 'hello'],
+    ['A07', '[S15] an empty frame', frame()],
   ]
   test.each(cases)('[%s] %s: closed with 4400 and a reason, nothing else affected', async (_id, _what, payload) => {
     const sc = await scene()
@@ -139,7 +139,19 @@ describe('malformed frames', () => {
     await afterCase(sc)
   })
 
-  test('[A08] an unknown top-level message type: ignored, connection stays open', async () => {
+  test('[S45] [A41] an update in Yjs format v2: closed with 4400, nothing applied', async () => {
+    const sc = await scene()
+    const r = sc.raw()
+    await r.opened
+    const doc = new Y.Doc()
+    records(doc).set('shape:v2', geoShape('shape:v2'))
+    r.send(encodeUpdate(Y.encodeStateAsUpdateV2(doc)))
+    await expectClosed(r, 4400, /malformed message/)
+    expect(records(sc.honest.doc).has('shape:v2')).toBe(false)
+    await afterCase(sc)
+  })
+
+  test('[S6] [A08] an unknown top-level message type: ignored, connection stays open', async () => {
     const sc = await scene()
     const r = sc.raw()
     await r.opened
@@ -149,7 +161,7 @@ describe('malformed frames', () => {
     await afterCase(sc)
   })
 
-  test('[A09] a frame over MAX_MESSAGE_BYTES: closed with 1009', async () => {
+  test('[S14] [A09] a frame over MAX_MESSAGE_BYTES: closed with 1009', async () => {
     const sc = await scene({ MAX_MESSAGE_BYTES: '65536' })
     const r = sc.raw()
     await r.opened
@@ -161,18 +173,18 @@ describe('malformed frames', () => {
 
 describe('invalid records: reverted for everyone, never shown to others', () => {
   const cases: Array<[string, string, string, (prev: unknown) => unknown]> = [
-    ['A10', 'a geo shape whose x is a string', 'shape:geo1', () => ({ ...geoShape(), x: '10' })],
-    ['A11', 'a geo shape at NaN', 'shape:geo1', () => ({ ...geoShape(), x: Number.NaN })],
-    ['A12', 'a shape of an unknown type', 'shape:rocket', () => ({ ...geoShape('shape:rocket'), type: 'rocket' })],
-    ['A13', 'a record whose key is not its id', 'shape:alias', () => geoShape('shape:geo1')],
-    ['A14', 'a shape with oversize props', 'shape:huge', () => geoShape('shape:huge', { url: `https://x.test/${'a'.repeat(300_000)}` })],
-    ['A15', 'a text shape with bad rich text', 'shape:text1', () => textShape('shape:text1', { richText: 'not rich text' })],
-    ['A16', 'an arrow shape without its props', 'shape:arrow', () => ({ ...geoShape('shape:arrow'), type: 'arrow', props: {} })],
-    ['A17', 'a draw shape with garbage segments', 'shape:draw', () => ({ ...geoShape('shape:draw'), type: 'draw', props: { segments: 'zzz' } })],
-    ['A18', 'a note in a colour tldraw does not have', 'shape:note1', () => noteShape('shape:note1', { color: 'chartreuse' })],
-    ['A19', 'a session-only record (camera) in the document', 'camera:page:page', () => ({ id: 'camera:page:page', typeName: 'camera', x: 0, y: 0, z: 1, meta: {} })],
-    ['A20', 'a valid shape changed to an invalid one (previous value comes back)', 'shape:geo1', (prev) => ({ ...(prev as object), rotation: 'wobbly' })],
-    ['A25', 'a record that is not an object', 'shape:number', () => 42],
+    ['A10', '[S40] a geo shape whose x is a string', 'shape:geo1', () => ({ ...geoShape(), x: '10' })],
+    ['A11', '[S40] a geo shape at NaN', 'shape:geo1', () => ({ ...geoShape(), x: Number.NaN })],
+    ['A12', '[S40] a shape of an unknown type', 'shape:rocket', () => ({ ...geoShape('shape:rocket'), type: 'rocket' })],
+    ['A13', '[S40] a record whose key is not its id', 'shape:alias', () => geoShape('shape:geo1')],
+    ['A14', '[S40] a shape with oversize props', 'shape:huge', () => geoShape('shape:huge', { url: `https://x.test/${'a'.repeat(300_000)}` })],
+    ['A15', '[S40] a text shape with bad rich text', 'shape:text1', () => textShape('shape:text1', { richText: 'not rich text' })],
+    ['A16', '[S40] an arrow shape without its props', 'shape:arrow', () => ({ ...geoShape('shape:arrow'), type: 'arrow', props: {} })],
+    ['A17', '[S40] a draw shape with garbage segments', 'shape:draw', () => ({ ...geoShape('shape:draw'), type: 'draw', props: { segments: 'zzz' } })],
+    ['A18', '[S40] a note in a colour tldraw does not have', 'shape:note1', () => noteShape('shape:note1', { color: 'chartreuse' })],
+    ['A19', '[S40] a session-only record (camera) in the document', 'camera:page:page', () => ({ id: 'camera:page:page', typeName: 'camera', x: 0, y: 0, z: 1, meta: {} })],
+    ['A20', '[S40] a valid shape changed to an invalid one (previous value comes back)', 'shape:geo1', (prev) => ({ ...(prev as object), rotation: 'wobbly' })],
+    ['A25', '[S40] a record that is not an object', 'shape:number', () => 42],
   ]
   test.each(cases)('[%s] %s', async (_id, _what, key, make) => {
     const sc = await scene()
@@ -191,7 +203,7 @@ describe('invalid records: reverted for everyone, never shown to others', () => 
     await afterCase(sc)
   })
 
-  test('[A21] deleting the document record: it comes back', async () => {
+  test('[S41] [A21] deleting the document record: it comes back', async () => {
     const sc = await scene()
     const hostile = sc.client()
     await synced(hostile)
@@ -201,7 +213,7 @@ describe('invalid records: reverted for everyone, never shown to others', () => 
     await afterCase(sc)
   })
 
-  test('[A22] deleting the last page: it comes back', async () => {
+  test('[S41] [A22] deleting the last page: it comes back', async () => {
     const sc = await scene()
     const hostile = sc.client()
     await synced(hostile)
@@ -211,7 +223,7 @@ describe('invalid records: reverted for everyone, never shown to others', () => 
     await afterCase(sc)
   })
 
-  test('[A23] [A24] overwriting meta.schema with garbage or an unknown future schema: restored', async () => {
+  test('[S42] [A23] [A24] overwriting meta.schema with garbage or an unknown future schema: restored', async () => {
     const sc = await scene()
     const hostile = sc.client()
     await synced(hostile)
@@ -226,7 +238,7 @@ describe('invalid records: reverted for everyone, never shown to others', () => 
     await afterCase(sc)
   })
 
-  test('[A40] a client that keeps writing invalid records is closed with 4400', async () => {
+  test('[S44] [A40] a client that keeps writing invalid records is closed with 4400', async () => {
     const sc = await scene({ MAX_OFFENCES: '3' })
     const hostile = sc.client()
     await synced(hostile)
@@ -247,7 +259,7 @@ describe('awareness', () => {
     return () => sc.honest.provider.awareness.getStates().get(clientId)
   }
 
-  test('[A26] a state over MAX_AWARENESS_BYTES is dropped', async () => {
+  test('[S43] [A26] a state over MAX_AWARENESS_BYTES is dropped', async () => {
     const sc = await scene({ MAX_AWARENESS_BYTES: '1024' })
     const r = sc.raw()
     await r.opened
@@ -259,7 +271,7 @@ describe('awareness', () => {
     await afterCase(sc)
   })
 
-  test('[A27] a presence that is not a valid instance_presence record is dropped', async () => {
+  test('[S43] [A27] a presence that is not a valid instance_presence record is dropped', async () => {
     const sc = await scene()
     const r = sc.raw()
     await r.opened
@@ -270,7 +282,7 @@ describe('awareness', () => {
     await afterCase(sc)
   })
 
-  test('[A28] a presence bound to another client id is dropped', async () => {
+  test('[S43] [A28] a presence bound to another client id is dropped', async () => {
     const sc = await scene()
     const r = sc.raw()
     await r.opened
@@ -281,7 +293,7 @@ describe('awareness', () => {
     await afterCase(sc)
   })
 
-  test("[A29] spoofing another connection's client id (update or removal) is dropped", async () => {
+  test("[S43] [A29] spoofing another connection's client id (update or removal) is dropped", async () => {
     const sc = await scene()
     const victim = sc.client()
     victim.provider.awareness.setLocalStateField('user', { name: 'Victim' })
@@ -300,7 +312,7 @@ describe('awareness', () => {
     await afterCase(sc)
   })
 
-  test('[A30] an awareness flood of invalid states closes the connection with 4400', async () => {
+  test('[S44] [A30] an awareness flood of invalid states closes the connection with 4400', async () => {
     const sc = await scene({ MAX_OFFENCES: '5' })
     const r = sc.raw()
     await r.opened
@@ -311,7 +323,7 @@ describe('awareness', () => {
 })
 
 describe('floods and limits', () => {
-  test('[A31] a message flood over MAX_MESSAGES_PER_SECOND: closed with 4429', async () => {
+  test('[S48] [A31] a message flood over MAX_MESSAGES_PER_SECOND: closed with 4429', async () => {
     const sc = await scene({ MAX_MESSAGES_PER_SECOND: '20', MAX_MESSAGE_BURST: '40' })
     const r = sc.raw()
     await r.opened
@@ -320,7 +332,7 @@ describe('floods and limits', () => {
     await afterCase(sc)
   })
 
-  test('[A32] room ids with path tricks are refused with 400 before a room exists', async () => {
+  test('[S7] [A32] room ids with path tricks are refused with 400 before a room exists', async () => {
     const sc = await scene()
     for (const path of ['/sync/..', '/sync/../board', '/sync/%2E%2E%2Fboard', '/sync/board%2F..', '/sync/b\u00f6rd', '/sync/board/../other', '/sync/']) {
       expect((await upgradeRefusal(sc.s.port, path)).status, path).toBe(400)
@@ -329,7 +341,7 @@ describe('floods and limits', () => {
     await afterCase(sc)
   })
 
-  test('[A33] a connection flood from one address: 429 at the upgrade once over MAX_CONNECTIONS_PER_MINUTE', async () => {
+  test('[S49] [A33] a connection flood from one address: 429 at the upgrade once over MAX_CONNECTIONS_PER_MINUTE', async () => {
     const sc = await scene({ MAX_CONNECTIONS_PER_MINUTE: '8' })
     // The honest client used one; afterCase needs two more.
     const statuses: number[] = []
@@ -342,7 +354,7 @@ describe('floods and limits', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(3)
   })
 
-  test('[A34] a room over MAX_ROOM_CONNECTIONS: the next joiner is closed with 4413', async () => {
+  test('[S47] [A34] a room over MAX_ROOM_CONNECTIONS: the next joiner is closed with 4413', async () => {
     const sc = await scene({ MAX_ROOM_CONNECTIONS: '3' })
     const a = sc.raw()
     const b = sc.raw()
@@ -356,7 +368,7 @@ describe('floods and limits', () => {
     await afterCase(sc)
   })
 
-  test('[A35] a slow consumer is cut off while the room carries on', async () => {
+  test('[S16] [A35] a slow consumer is cut off while the room carries on', async () => {
     const sc = await scene({ MAX_BUFFERED_BYTES: String(128 * 1024), MAX_DOC_BYTES: String(100 * 1024), MAX_MESSAGES_PER_SECOND: '10000', MAX_MESSAGE_BURST: '10000' })
     const slow = sc.raw()
     await slow.opened
@@ -367,7 +379,7 @@ describe('floods and limits', () => {
     await afterCase(sc)
   })
 
-  test('[A36] a WebSocket that never sends sync step 1 is closed after HANDSHAKE_TIMEOUT_MS', async () => {
+  test('[S50] [A36] a WebSocket that never sends sync step 1 is closed after HANDSHAKE_TIMEOUT_MS', async () => {
     const sc = await scene({ HANDSHAKE_TIMEOUT_MS: '300' })
     const r = sc.raw()
     await r.opened
@@ -375,7 +387,7 @@ describe('floods and limits', () => {
     await afterCase(sc)
   })
 
-  test('[A37] a TCP connection that never finishes its HTTP request is dropped', async () => {
+  test('[S50] [A37] a TCP connection that never finishes its HTTP request is dropped', async () => {
     const sc = await scene({ HANDSHAKE_TIMEOUT_MS: '500' })
     const socket = net.connect(sc.s.port, '127.0.0.1')
     cleanup.push(() => socket.destroy())
@@ -389,7 +401,7 @@ describe('floods and limits', () => {
     await afterCase(sc)
   })
 
-  test('[A38] an update gap that never fills: held back, then its sender is closed; others unaffected', async () => {
+  test('[S45] [A38] an update gap that never fills: held back, then its sender is closed; others unaffected', async () => {
     const sc = await scene({ MAX_PENDING_MS: '300' })
     const r = sc.raw()
     await r.opened
@@ -406,7 +418,7 @@ describe('floods and limits', () => {
     await afterCase(sc)
   })
 
-  test('[A39] an update that would pass MAX_DOC_BYTES: closed with 4413, board unchanged', async () => {
+  test('[S46] [A39] an update that would pass MAX_DOC_BYTES: closed with 4413, board unchanged', async () => {
     const sc = await scene({ MAX_DOC_BYTES: String(64 * 1024), MAX_BUFFERED_BYTES: String(1024 * 1024) })
     const hostile = sc.client()
     await synced(hostile)
