@@ -35,6 +35,7 @@ export class InProcessBus implements Bus {
   private readonly handlers = new Map<string, BusHandler>()
   private readonly reconnectListeners: Array<() => void> = []
   private cut = false
+  private losing = false
   private closed = false
 
   constructor(
@@ -55,7 +56,7 @@ export class InProcessBus implements Bus {
   }
 
   publish(topic: string, message: Uint8Array): void {
-    if (this.closed) return
+    if (this.closed || this.losing || this.cut) return
     // Copy: the caller may reuse its buffer, as it may with a network bus.
     const copy = message.slice()
     // Asynchronous like a network hop, so tests see the same interleavings.
@@ -70,6 +71,14 @@ export class InProcessBus implements Bus {
 
   onReconnect(listener: () => void): void {
     this.reconnectListeners.push(listener)
+  }
+
+  /**
+   * Drops what this bus publishes, silently: no outage, no reconnect event. What
+   * at-most-once delivery does now and then.
+   */
+  loseMessages(lose: boolean): void {
+    this.losing = lose
   }
 
   /** Drops everything to and from this bus until `restore`. */

@@ -52,8 +52,11 @@ export class PostgresStore implements SharedStore {
   private readonly schema: string
   private readonly rooms: string
   private readonly updates: string
-  /** Per room: every entry up to this sequence number is in the room's document. */
-  private readonly cursors = new Map<string, number>()
+  /**
+   * Per room: every entry up to `seq` is in the room's document. A new object per load, so
+   * a catch-up still in flight from before an unload cannot move the new load's cursor.
+   */
+  private readonly cursors = new Map<string, { seq: number }>()
   private closed = false
 
   constructor(options: PostgresStoreOptions) {
@@ -102,7 +105,7 @@ export class PostgresStore implements SharedStore {
       [roomId],
     )
     if (rows.length === 0) {
-      this.cursors.set(roomId, 0)
+      this.cursors.set(roomId, { seq: 0 })
       return null
     }
     let bytes = 0
@@ -110,7 +113,7 @@ export class PostgresStore implements SharedStore {
       bytes += r.data.length
       return toBytes(r.data)
     })
-    this.cursors.set(roomId, Number(rows[rows.length - 1]!.seq))
+    this.cursors.set(roomId, { seq: Number(rows[rows.length - 1]!.seq) })
     const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
     return { update, entries: rows.length, bytes }
   }
@@ -130,7 +133,8 @@ export class PostgresStore implements SharedStore {
     )
     const seq = Number(rows[0]!.seq)
     // Only a directly following entry moves the cursor: one before it may be another instance's.
-    if (this.cursors.get(roomId) === seq - 1) this.cursors.set(roomId, seq)
+    const cursor = this.cursors.get(roomId)
+    if (cursor && cursor.seq === seq - 1) cursor.seq = seq
   }
 
   async compact(roomId: string, state: Uint8Array): Promise<void> {
@@ -165,7 +169,8 @@ export class PostgresStore implements SharedStore {
       }
       await client.query('COMMIT')
       // Had the room read the whole log, the snapshot holds nothing new for it.
-      if (this.cursors.get(roomId) === headSeq) this.cursors.set(roomId, headSeq + 1)
+      const cursor = this.cursors.get(roomId)
+      if (cursor && cursor.seq === headSeq) cursor.seq = headSeq + 1
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined)
       throw err
@@ -181,12 +186,11 @@ export class PostgresStore implements SharedStore {
     const { rows } = await this.pool.query<{ seq: string; data: Buffer | null }>(
       `SELECT seq, CASE WHEN origin = $3 THEN NULL ELSE data END AS data
          FROM ${this.updates} WHERE room = $1 AND seq > $2 ORDER BY seq`,
-      [roomId, cursor, this.origin],
+      [roomId, cursor.seq, this.origin],
     )
     if (rows.length === 0) return null
-    const last = Number(rows[rows.length - 1]!.seq)
-    // Unless the room was forgotten (unloaded) meanwhile.
-    if (this.cursors.has(roomId)) this.cursors.set(roomId, Math.max(last, this.cursors.get(roomId)!))
+    // Appends may have moved the cursor past these rows meanwhile; never move it back.
+    cursor.seq = Math.max(cursor.seq, Number(rows[rows.length - 1]!.seq))
     const updates: Uint8Array[] = []
     for (const row of rows) if (row.data) updates.push(toBytes(row.data))
     if (updates.length === 0) return null

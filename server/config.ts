@@ -38,6 +38,33 @@ const schema = z.object({
   TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   /** Largest image a board accepts (POST /api/assets); files live in DATA_DIR/assets. */
   MAX_ASSET_BYTES: int(1024, 1024 * MiB).default(10 * MiB),
+  /** PostgreSQL instead of SQLite: the store several instances share. */
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  /** Schema for sketchroom's tables (created if missing), so one database can hold several deployments. */
+  DATABASE_SCHEMA: z
+    .string()
+    .trim()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier (letters, digits, _)')
+    .default('public'),
+  DATABASE_POOL_SIZE: int(1, 1000).default(10),
+  /** Connecting and each query give up after this long, so an unreachable database fails a join promptly. */
+  DATABASE_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** Redis for the bus between instances; needs DATABASE_URL. */
+  REDIS_URL: z
+    .string()
+    .trim()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Prefix of every Redis channel, so deployments can share one Redis. */
+  REDIS_PREFIX: z.string().trim().min(1, 'must not be empty').default('sketchroom:'),
+  /** How often each open room compares state with the other instances and the store. */
+  ANTI_ENTROPY_INTERVAL_MS: int(100, 3_600_000).default(5000),
+  /** A cursor from another instance not refreshed for this long is removed (clients refresh every 15 s). */
+  REMOTE_AWARENESS_TIMEOUT_MS: int(1000, 3_600_000).default(30_000),
 })
 
 export type Config = z.output<typeof schema>
@@ -65,6 +92,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`invalid environment variable ${problems.join('; ')}`)
   }
   const config = parsed.data
+  if (config.REDIS_URL && !config.DATABASE_URL) {
+    // Instances on their own SQLite files would each hold part of a room's history: refuse.
+    throw new ConfigError(
+      'invalid environment variable REDIS_URL: several instances must share one store, so REDIS_URL needs DATABASE_URL too',
+    )
+  }
   // A joiner receives the whole document at once; it must fit below the slow-consumer cut-off.
   if (config.MAX_BUFFERED_BYTES <= config.MAX_DOC_BYTES) {
     throw new ConfigError(

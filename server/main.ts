@@ -18,12 +18,13 @@ import { SYNC_PATH_PREFIX } from '../lib/protocol'
 import { roomIdProblem } from '../lib/roomId'
 import { createAssetHandler } from './assets'
 import { BoardRules } from './BoardRules'
-import { type Config, loadConfig, sqliteFile, syncLimits } from './config'
+import { type Config, loadConfig, syncLimits } from './config'
 import { IpRateLimiter } from './IpRateLimiter'
 import { ConfigError } from './errors'
 import { createMetrics } from './metrics'
-import { SqliteStore } from './SqliteStore'
 import type { Store } from './Store'
+import type { Bus } from './Bus'
+import { openBackends } from './backends'
 import { SyncServer } from './SyncServer'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -34,8 +35,10 @@ export interface StartOptions {
   /** Next.js development mode. */
   dev?: boolean
   logger?: Logger
-  /** Defaults to SQLite under DATA_DIR. */
+  /** Defaults to PostgreSQL if DATABASE_URL is set, else SQLite under DATA_DIR. */
   store?: Store
+  /** Defaults to Redis if REDIS_URL is set, else none (one instance). */
+  bus?: Bus
   /** Passed through to SyncServer (tests shorten it). */
   unloadDelayMs?: number
 }
@@ -59,7 +62,8 @@ export interface RunningServer {
  */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.logger ?? pino({ level: config.LOG_LEVEL, base: { service: 'sketchroom' } })
-  const store = options.store ?? new SqliteStore({ file: sqliteFile(config) })
+  const backends = await openBackends(config, log, { store: options.store, bus: options.bus })
+  const { store, replicator } = backends
   let sync: SyncServer | null = null
   const metrics = createMetrics(() => sync)
   sync = new SyncServer({
@@ -72,7 +76,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     observeAppendSeconds: metrics.observeAppendSeconds,
     rules: new BoardRules({ maxRecordBytes: config.MAX_RECORD_BYTES }),
     limits: syncLimits(config),
+    // Absent for one instance: the single-process path pays nothing for replication.
+    replicate: replicator ?? undefined,
+    lifecycle: replicator ?? undefined,
   })
+  replicator?.start()
   const connectionsPerIp = new IpRateLimiter(config.MAX_CONNECTIONS_PER_MINUTE, 60_000)
   const syncServer = sync
 
@@ -188,7 +196,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const port = typeof address === 'object' && address ? address.port : config.PORT
   const shownHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST
   const url = `http://${shownHost}:${port}`
-  log.info({ port, url, app: Boolean(options.app), dataDir: path.resolve(config.DATA_DIR) }, 'listening')
+  log.info(
+    { port, url, app: Boolean(options.app), dataDir: path.resolve(config.DATA_DIR), ...backends.kind },
+    'listening',
+  )
 
   let closing: Promise<void> | null = null
   return {
@@ -199,7 +210,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+        replicator?.stop()
         await syncServer.close()
+        // After the rooms unloaded: their last updates and cursor removals went out on the bus.
+        await backends.close()
         wss.close()
         server.closeIdleConnections()
         await closeNext?.()

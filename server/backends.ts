@@ -1,0 +1,116 @@
+/**
+ * Chooses where rooms are kept and how instances talk, from the configuration:
+ *
+ *   (nothing)                  SQLite under DATA_DIR, no bus: one process, nothing to wait on
+ *   DATABASE_URL               PostgreSQL, no bus: one process on a database server
+ *   DATABASE_URL + REDIS_URL   PostgreSQL + Redis bus: any number of instances
+ */
+import type { Logger } from 'pino'
+import type { Bus } from './Bus'
+import { type Config, sqliteFile } from './config'
+import { PostgresStore } from './PostgresStore'
+import { RedisBus } from './RedisBus'
+import { Replicator } from './Replicator'
+import { SqliteStore } from './SqliteStore'
+import type { SharedStore, Store } from './Store'
+
+export interface Backends {
+  store: Store
+  /** Present when rooms are shared with other instances. */
+  replicator: Replicator | null
+  /** For the start-up log line. */
+  kind: { store: 'sqlite' | 'postgres' | 'given'; bus: 'none' | 'redis' | 'given' }
+  /** Closes the bus (the SyncServer closes the store). */
+  close(): Promise<void>
+}
+
+/**
+ * Opens the store and the bus the configuration asks for. PostgreSQL tables are created
+ * if missing; an unreachable PostgreSQL or Redis fails here, at start-up, with the reason.
+ *
+ * @example
+ * const backends = await openBackends(loadConfig(process.env), log)
+ */
+export async function openBackends(config: Config, log: Logger, given: { store?: Store; bus?: Bus } = {}): Promise<Backends> {
+  let store: Store
+  let storeKind: Backends['kind']['store']
+  if (given.store) {
+    store = given.store
+    storeKind = 'given'
+  } else if (config.DATABASE_URL) {
+    const pg = new PostgresStore({
+      url: config.DATABASE_URL,
+      schema: config.DATABASE_SCHEMA,
+      poolSize: config.DATABASE_POOL_SIZE,
+      timeoutMs: config.DATABASE_TIMEOUT_MS,
+      onIdleError: (err) => log.warn({ err: err.message }, 'PostgreSQL connection lost; the pool reconnects on next use'),
+    })
+    try {
+      await pg.migrate()
+    } catch (err) {
+      await pg.close()
+      throw new Error(`could not set up PostgreSQL (DATABASE_URL): ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      })
+    }
+    store = pg
+    storeKind = 'postgres'
+  } else {
+    store = new SqliteStore({ file: sqliteFile(config) })
+    storeKind = 'sqlite'
+  }
+
+  let bus: Bus | null = null
+  let busKind: Backends['kind']['bus'] = 'none'
+  if (given.bus) {
+    bus = given.bus
+    busKind = 'given'
+  } else if (config.REDIS_URL) {
+    let lastError = ''
+    const redis = new RedisBus({
+      url: config.REDIS_URL,
+      prefix: config.REDIS_PREFIX,
+      onError: (err) => {
+        // ioredis reports every failed reconnection attempt; say it once per distinct error.
+        if (err.message === lastError) return
+        lastError = err.message
+        log.warn({ err: err.message }, 'Redis bus connection problem; retrying')
+      },
+    })
+    try {
+      await redis.connect()
+    } catch (err) {
+      await redis.close()
+      await store.close()
+      throw new Error(`could not connect to Redis (REDIS_URL): ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      })
+    }
+    redis.onReconnect(() => (lastError = ''))
+    bus = redis
+    busKind = 'redis'
+  }
+
+  const replicator = bus
+    ? new Replicator({
+        bus,
+        store: isShared(store) ? store : null,
+        log,
+        antiEntropyIntervalMs: config.ANTI_ENTROPY_INTERVAL_MS,
+        remoteAwarenessTimeoutMs: config.REMOTE_AWARENESS_TIMEOUT_MS,
+      })
+    : null
+  return {
+    store,
+    replicator,
+    kind: { store: storeKind, bus: busKind },
+    close: async () => {
+      replicator?.stop()
+      await bus?.close()
+    },
+  }
+}
+
+function isShared(store: Store): store is SharedStore {
+  return typeof (store as Partial<SharedStore>).catchUp === 'function'
+}
