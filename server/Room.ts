@@ -191,8 +191,12 @@ export class Room {
     this.requestFlush()
   }
 
-  /** Handles one binary frame. Throws SyncError for malformed input; the caller closes `conn`. */
-  receive(conn: Connection, frame: Uint8Array): void {
+  /**
+   * Handles one binary frame. Returns false when it changed nothing at all (an echo of
+   * known awareness), which the rate limiter does not count. Throws SyncError for
+   * malformed input; the caller closes `conn`.
+   */
+  receive(conn: Connection, frame: Uint8Array): boolean {
     const message = parseMessage(frame)
     switch (message.type) {
       case 'sync-step1':
@@ -202,22 +206,21 @@ export class Room {
         } else {
           this.answerStep1(conn, message.stateVector)
         }
-        return
+        return true
       case 'sync-step2':
       case 'sync-update':
         this.applyUpdate(conn, message.update)
-        return
+        return true
       case 'awareness':
-        this.applyAwareness(conn, message.entries)
-        return
+        return this.applyAwareness(conn, message.entries) || message.entries.length === 0
       case 'query-awareness': {
         const frame = this.awarenessFrame()
         if (frame) conn.send(frame)
-        return
+        return true
       }
       case 'auth':
       case 'unknown':
-        return
+        return true
     }
   }
 
@@ -342,10 +345,18 @@ export class Room {
     return Y.encodeStateAsUpdate(this.doc, stateVector)
   }
 
-  private applyAwareness(conn: Connection | null, entries: AwarenessEntry[]): void {
+  /** Applies awareness entries; returns whether any of them changed something. */
+  private applyAwareness(conn: Connection | null, entries: AwarenessEntry[]): boolean {
     let changed = false
     for (const entry of entries) {
       const current = this.awareness.get(entry.clientId)
+      if (current) {
+        const newer = entry.clock > current.clock
+        const sameClockRemoval = entry.clock === current.clock && entry.removed && current.bytes !== null
+        // Stock y-websocket clients send every peer's state back to us as they learn it:
+        // nothing new, so skipped quietly, before any check that would count an offence.
+        if (!newer && !sameClockRemoval) continue
+      }
       if (conn) {
         const problem = this.awarenessProblem(conn, entry, current)
         if (problem) {
@@ -356,11 +367,6 @@ export class Room {
           }
           continue
         }
-      }
-      if (current) {
-        const newer = entry.clock > current.clock
-        const sameClockRemoval = entry.clock === current.clock && entry.removed && current.bytes !== null
-        if (!newer && !sameClockRemoval) continue
       }
       if (entry.removed) {
         this.awareness.set(entry.clientId, { clock: entry.clock, bytes: null, owner: null })
@@ -377,6 +383,7 @@ export class Room {
       this.awarenessFrameCache = null
       this.requestFlush()
     }
+    return changed
   }
 
   private awarenessProblem(conn: Connection, entry: AwarenessEntry, current: AwarenessState | undefined): string | null {

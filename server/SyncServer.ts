@@ -130,7 +130,8 @@ export class SyncServer {
 
     const handle = (frame: Uint8Array) => {
       try {
-        room!.receive(conn, frame)
+        // Echoes of awareness the server already has cost nothing worth limiting.
+        if (!room!.receive(conn, frame)) tokens = Math.min(limits.messageBurst, tokens + 1)
       } catch (err) {
         this.reject(conn, err)
       }

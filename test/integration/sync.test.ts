@@ -83,6 +83,26 @@ describe('protocol', () => {
     await waitFor(() => !c.provider.awareness.getStates().has(aId), "Ada's state to vanish at C")
   })
 
+  test("[S2] [S43] stock clients re-sending peers' awareness are neither penalized nor rate limited", async () => {
+    // Stock y-websocket sends every peer's awareness change back to the server. With five
+    // clients moving their cursors, that is four echoes per move: none may count against them.
+    const s = await server({ MAX_OFFENCES: '2', MAX_MESSAGES_PER_SECOND: '60', MAX_MESSAGE_BURST: '60' })
+    const clients = Array.from({ length: 5 }, () => client(s, 'room-busy'))
+    await synced(...clients)
+    const closes: number[] = []
+    for (const c of clients) c.provider.on('connection-close', (e: { code: number } | null) => e && closes.push(e.code))
+    for (let move = 0; move < 40; move++) {
+      for (const c of clients) c.provider.awareness.setLocalStateField('cursor', { x: move, y: c.doc.clientID % 100 })
+      await sleep(30)
+    }
+    await waitFor(
+      () => clients.every((c) => [...c.provider.awareness.getStates().values()].filter((st) => st.cursor?.x === 39).length === 5),
+      'everyone to see every final cursor',
+    )
+    expect(closes).toEqual([])
+    expect(clients.every((c) => c.provider.wsconnected)).toBe(true)
+  })
+
   test('[S3] a socket that stops answering pings is terminated and its awareness removed', async () => {
     const s = await server({ HEARTBEAT_INTERVAL_MS: '150' })
     // A client whose socket never answers pings: it looks alive to itself but is dead to the server.
