@@ -135,7 +135,7 @@ describe('replication between instances (in-process bus)', () => {
     // B reads the shared store on its anti-entropy tick.
     await waitFor(() => list(onB).length === 1, "A's edit on B from the store")
     const doc = new Y.Doc()
-    Y.applyUpdate(doc, (await storeB.load('room-r4'))!.update)
+    Y.applyUpdate(doc, (await storeB!.load('room-r4'))!.update)
     expect(doc.getArray('list').toJSON()).toEqual(list(onA))
   })
 

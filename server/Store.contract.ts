@@ -92,7 +92,7 @@ export function sharedStoreContract(
       expect(await a.catchUp('shared-1')).toBeNull()
     })
 
-    test('a snapshot taken while another writer appends loses none of its entries', async () => {
+    test('[S25] a snapshot taken while another writer appends loses none of its entries', async () => {
       // Two instances on one store: `other` appends what `store`'s document never saw.
       const { a: store, b: other } = await open()
       const mine = new Y.Doc()
