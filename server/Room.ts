@@ -4,6 +4,7 @@ import * as Y from 'yjs'
 import { CloseCode } from '../lib/protocol'
 import { BoardRules, type BoardWatcher, LOADING } from './BoardRules'
 import type { Connection } from './Connection'
+import { type FanOutCodec, fanOut, type Outgoing } from './fanOut'
 import { SyncError } from './errors'
 import {
   type AwarenessEntry,
@@ -97,6 +98,22 @@ export function checkUpdateV1(update: Uint8Array): void {
   if (rest && decoding.hasContent(rest)) {
     throw new SyncError('malformed', 'malformed message: not a Yjs v1 update (bytes left over after decoding)')
   }
+}
+
+const sendFrame = (conn: Connection, frame: Uint8Array) => void conn.send(frame)
+
+/** Updates merge into one Yjs update per frame. */
+const updateCodec: FanOutCodec<Uint8Array> = {
+  leaf: (items) => (items.length === 1 ? items[0]! : Y.mergeUpdates(items)),
+  combine: (a, b) => Y.mergeUpdates([a, b]),
+  frame: encodeUpdate,
+}
+
+/** Awareness entries are concatenated as they are, never decoded. */
+const awarenessCodec: FanOutCodec<Uint8Array[]> = {
+  leaf: (items) => items,
+  combine: (a, b) => a.concat(b),
+  frame: encodeAwareness,
 }
 
 const EMPTY_STATE_VECTOR = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0
@@ -476,42 +493,14 @@ export class Room {
   }
 
   private broadcastUpdates(updates: PendingUpdate[]): void {
-    if (updates.length === 1) {
-      const { update, from } = updates[0]!
-      const frame = encodeUpdate(update)
-      for (const conn of this.connections) if (conn !== from) conn.send(frame)
-      return
-    }
-    const senders = new Set<Connection | null>()
-    for (const u of updates) senders.add(u.from)
-    const all = encodeUpdate(Y.mergeUpdates(updates.map((u) => u.update)))
-    for (const conn of this.connections) {
-      if (!senders.has(conn)) {
-        conn.send(all)
-        continue
-      }
-      const others = updates.filter((u) => u.from !== conn).map((u) => u.update)
-      if (others.length > 0) conn.send(encodeUpdate(others.length === 1 ? others[0]! : Y.mergeUpdates(others)))
-    }
+    const outgoing = updates.map((u) => ({ from: u.from, item: u.update }))
+    fanOut(outgoing, this.connections, updateCodec as FanOutCodec<unknown>, sendFrame)
   }
 
   private broadcastAwareness(pending: Map<number, { bytes: Uint8Array; from: Connection | null }>): void {
-    const senders = new Set<Connection | null>()
-    const entries: Uint8Array[] = []
-    for (const p of pending.values()) {
-      senders.add(p.from)
-      entries.push(p.bytes)
-    }
-    const all = encodeAwareness(entries)
-    for (const conn of this.connections) {
-      if (!senders.has(conn)) {
-        conn.send(all)
-        continue
-      }
-      const others: Uint8Array[] = []
-      for (const p of pending.values()) if (p.from !== conn) others.push(p.bytes)
-      if (others.length > 0) conn.send(encodeAwareness(others))
-    }
+    const outgoing: Outgoing<Connection>[] = []
+    for (const p of pending.values()) outgoing.push({ from: p.from, item: p.bytes })
+    fanOut(outgoing, this.connections, awarenessCodec as FanOutCodec<unknown>, sendFrame)
   }
 
   /** Replaces the stored log by one snapshot of the document. */
