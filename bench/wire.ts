@@ -15,6 +15,7 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
+import { presenceIdForClient } from '../lib/presence'
 
 export type Framing = 'yws' | 'hocus'
 
@@ -76,7 +77,7 @@ export function awarenessFrame(framing: Framing, doc: string, clientId: number, 
  */
 export function awarenessJson(t: number, clientId: number, name: string, color: string, x: number, y: number): string {
   return (
-    `{"t":${t},"presence":{"id":"instance_presence:${clientId}","typeName":"instance_presence","userId":"${name}",` +
+    `{"t":${t},"presence":{"id":"${presenceIdForClient(clientId)}","typeName":"instance_presence","userId":"${name}",` +
     `"userName":"${name}","lastActivityTimestamp":${t},"color":"${color}","camera":{"x":0,"y":0,"z":1},` +
     `"selectedShapeIds":[],"currentPageId":"page:page","brush":null,"scribbles":[],` +
     `"screenBounds":{"x":0,"y":0,"w":1920,"h":1080},"followingUserId":null,` +
