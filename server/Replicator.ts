@@ -21,7 +21,17 @@ export const BusMessage = {
   AwarenessQuery: 3,
 } as const
 
-const WANT_REPLY = 1
+/** Flags of a State message. */
+const StateFlag = {
+  /** Answer with your own State (so the sender learns what it lacks). */
+  WantReply: 1,
+  /**
+   * Compare with your state now: sent after a load or a reconnection, when anything may be
+   * missing. Without it (the periodic check) only what the receiver had a whole interval
+   * ago counts as missing, so updates merely in flight do not trigger repairs.
+   */
+  Exact: 2,
+} as const
 
 export interface ReplicatorOptions {
   bus: Bus
@@ -41,14 +51,19 @@ export interface ReplicatorOptions {
 interface Link {
   room: Room
   topic: string
-  /** Bumped on every document change, to know when the digest is stale. */
+  /**
+   * Bumped whenever the document may have changed (local updates stored, remote ones
+   * applied), to know when the digest is stale. Counted here rather than by listening to
+   * the room's Y.Doc, which a dormant room does not keep.
+   */
   changes: number
   digest: { changes: number; stateVector: Uint8Array; deleteSetHash: Uint8Array } | null
+  /** The state vector at the previous periodic check: content older than one interval. */
+  settledVector: Map<number, number>
   /** Clients on other instances: when their state last arrived. */
   remoteAwareness: Map<number, { clock: number; seenAt: number }>
   /** This instance's clients' latest entries, to answer a peer's AwarenessQuery. */
   localAwareness: Map<number, Uint8Array>
-  stopListening: () => void
 }
 
 export interface ReplicatorStats {
@@ -112,18 +127,15 @@ export class Replicator implements RoomReplication, RoomLifecycle {
       topic: `room:${room.id}`,
       changes: 0,
       digest: null,
+      settledVector: new Map(),
       remoteAwareness: new Map(),
       localAwareness: new Map(),
-      stopListening: () => undefined,
     }
-    const onUpdate = () => link.changes++
-    room.doc.on('update', onUpdate)
-    link.stopListening = () => room.doc.off('update', onUpdate)
     this.links.set(room.id, link)
     await this.options.bus.subscribe(link.topic, (message, from) => this.receive(link, message, from))
     // Subscribed now: whatever was stored between our load and this moment is in the store.
     await this.catchUpFromStore(link)
-    this.publish(link, encodeState(this.digest(link), true))
+    this.publish(link, encodeState(this.digest(link), StateFlag.WantReply | StateFlag.Exact))
     this.publish(link, Uint8Array.of(BusMessage.AwarenessQuery))
   }
 
@@ -131,7 +143,6 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     const link = this.links.get(room.id)
     if (!link || link.room !== room) return
     this.links.delete(room.id)
-    link.stopListening()
     this.options.store?.forget(room.id)
     this.options.bus.unsubscribe(link.topic).catch((err: unknown) => this.options.log.warn({ err, room: room.id }, 'bus unsubscribe failed'))
   }
@@ -141,6 +152,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
   updatesStored(room: Room, updates: Uint8Array[]): void {
     const link = this.linkOf(room)
     if (!link) return
+    link.changes++
     const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
     this.publish(link, encodeWithPayload(BusMessage.Update, update))
   }
@@ -169,6 +181,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
       const type = decoding.readVarUint(decoder)
       switch (type) {
         case BusMessage.Update:
+          link.changes++
           room.applyRemoteUpdate(decoding.readVarUint8Array(decoder))
           return
         case BusMessage.Awareness: {
@@ -185,7 +198,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
           const stateVector = decoding.readVarUint8Array(decoder)
           const deleteSetHash = decoding.readVarUint8Array(decoder)
           const flags = decoding.readVarUint(decoder)
-          void this.answerState(link, stateVector, deleteSetHash, (flags & WANT_REPLY) !== 0)
+          void this.answerState(link, stateVector, deleteSetHash, flags)
           return
         }
         case BusMessage.AwarenessQuery:
@@ -203,19 +216,30 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     }
   }
 
-  private async answerState(link: Link, theirVector: Uint8Array, theirHash: Uint8Array, wantReply: boolean): Promise<void> {
+  private async answerState(link: Link, theirVector: Uint8Array, theirHash: Uint8Array, flags: number): Promise<void> {
     const { room } = link
+    const exact = (flags & StateFlag.Exact) !== 0
     const ours = this.digest(link)
     const theirs = Y.decodeStateVector(theirVector)
     const mine = Y.decodeStateVector(ours.stateVector)
-    let weHaveMore = false
-    let theyHaveMore = false
-    for (const [client, clock] of mine) if ((theirs.get(client) ?? 0) < clock) weHaveMore = true
-    for (const [client, clock] of theirs) if ((mine.get(client) ?? 0) < clock) theyHaveMore = true
-    // Deletions do not move a state vector; only the digest shows a missed one.
-    const deletesDiffer = !Buffer.from(ours.deleteSetHash).equals(theirHash)
-    if (wantReply && (theyHaveMore || deletesDiffer)) this.publish(link, encodeState(ours, false))
-    if (!weHaveMore && !deletesDiffer) return
+    let theyLack = false
+    let weLack = false
+    let equal = theirs.size === mine.size
+    for (const [client, clock] of mine) {
+      const theirClock = theirs.get(client) ?? 0
+      if (theirClock !== clock) equal = false
+      // A periodic check counts only what we had an interval ago: newer is likely in flight.
+      const missing = exact ? clock : Math.min(clock, link.settledVector.get(client) ?? 0)
+      if (theirClock < missing) theyLack = true
+    }
+    for (const [client, clock] of theirs) if ((mine.get(client) ?? 0) < clock) weLack = true
+    // Deletions do not move a state vector; only the digest shows a missed one. While
+    // vectors differ the digests differ anyway, and a repair carries all deletions.
+    const deletesDiffer = !Buffer.from(ours.deleteSetHash).equals(theirHash) && (exact || equal)
+    if ((flags & StateFlag.WantReply) !== 0 && (weLack || deletesDiffer)) {
+      this.publish(link, encodeState(ours, exact ? StateFlag.Exact : 0))
+    }
+    if (!theyLack && !deletesDiffer) return
     try {
       // The peer relays what we send without storing it, so send only what is stored.
       await room.settle()
@@ -238,7 +262,9 @@ export class Replicator implements RoomReplication, RoomLifecycle {
       const links = [...this.links.values()]
       for (const link of links) {
         if (link.room.state !== 'ready') continue
-        this.publish(link, encodeState(this.digest(link), true))
+        const digest = this.digest(link)
+        this.publish(link, encodeState(digest, StateFlag.WantReply))
+        link.settledVector = Y.decodeStateVector(digest.stateVector)
         this.expireAwareness(link, now)
       }
       await Promise.all(links.map((link) => this.catchUpFromStore(link)))
@@ -249,7 +275,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
 
   private async healNow(link: Link): Promise<void> {
     if (link.room.state !== 'ready') return
-    this.publish(link, encodeState(this.digest(link), true))
+    this.publish(link, encodeState(this.digest(link), StateFlag.WantReply | StateFlag.Exact))
     this.publish(link, Uint8Array.of(BusMessage.AwarenessQuery))
     await this.catchUpFromStore(link)
   }
@@ -262,6 +288,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
       const news = await store.catchUp(room.id)
       if (!news || room.state !== 'ready' || this.links.get(room.id) !== link) return
       this.stats.storeCatchUps++
+      link.changes++
       room.applyRemoteUpdate(news)
     } catch (err) {
       // The next tick tries again; meanwhile the bus still carries live updates.
@@ -297,11 +324,11 @@ export class Replicator implements RoomReplication, RoomLifecycle {
   /** The room's state vector and delete-set hash, recomputed only after a change. */
   private digest(link: Link): { stateVector: Uint8Array; deleteSetHash: Uint8Array } {
     if (link.digest && link.digest.changes === link.changes) return link.digest
-    const { doc } = link.room
-    const stateVector = Y.encodeStateVector(doc)
+    // Through the room's own methods, which answer a dormant room without waking it.
+    const stateVector = link.room.stateVector()
     // An update against our own state vector holds no structs: just the delete set,
     // written in a canonical order, so equal documents hash equal.
-    const deletes = Y.encodeStateAsUpdate(doc, stateVector)
+    const deletes = link.room.diff(stateVector)
     const deleteSetHash = new Uint8Array(createHash('sha1').update(deletes).digest())
     link.digest = { changes: link.changes, stateVector, deleteSetHash }
     return link.digest
@@ -315,12 +342,12 @@ function encodeWithPayload(type: number, payload: Uint8Array): Uint8Array {
   return encoding.toUint8Array(encoder)
 }
 
-function encodeState(digest: { stateVector: Uint8Array; deleteSetHash: Uint8Array }, wantReply: boolean): Uint8Array {
+function encodeState(digest: { stateVector: Uint8Array; deleteSetHash: Uint8Array }, flags: number): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, BusMessage.State)
   encoding.writeVarUint8Array(encoder, digest.stateVector)
   encoding.writeVarUint8Array(encoder, digest.deleteSetHash)
-  encoding.writeVarUint(encoder, wantReply ? WANT_REPLY : 0)
+  encoding.writeVarUint(encoder, flags)
   return encoding.toUint8Array(encoder)
 }
 
