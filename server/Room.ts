@@ -85,11 +85,13 @@ class StrictDecoderV1 extends Y.UpdateDecoderV1 {
  * Throws unless `update` decodes as exactly one Yjs v1 update. A v2 update (or garbage)
  * often decodes as a short v1 update with bytes left over; that is refused too.
  */
-export function checkUpdateV1(update: Uint8Array): void {
+export function checkUpdateV1(update: Uint8Array): { empty: boolean } {
   let rest: decoding.Decoder | null
+  let empty: boolean
   try {
     StrictDecoderV1.last = null
-    Y.decodeUpdateV2(update, StrictDecoderV1)
+    const decoded = Y.decodeUpdateV2(update, StrictDecoderV1)
+    empty = decoded.structs.length === 0 && decoded.ds.clients.size === 0
     rest = StrictDecoderV1.last
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err)
@@ -98,6 +100,7 @@ export function checkUpdateV1(update: Uint8Array): void {
   if (rest && decoding.hasContent(rest)) {
     throw new SyncError('malformed', 'malformed message: not a Yjs v1 update (bytes left over after decoding)')
   }
+  return { empty }
 }
 
 const sendFrame = (conn: Connection, frame: Uint8Array) => void conn.send(frame)
@@ -133,7 +136,10 @@ const EMPTY_STATE_VECTOR = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0
  * room.receive(connection, frame)
  */
 export class Room {
-  readonly doc = new Y.Doc()
+  private liveDoc: Y.Doc | null = null
+  /** While dormant: the whole document, encoded (a view into `fullStateFrame`). */
+  private dormantState: Uint8Array | null = null
+  private lastDocActivity = Date.now()
   readonly connections = new Set<Connection>()
   state: RoomState = 'loading'
   /** Joins that have the room but have not added their connection yet; keeps it loaded. */
@@ -155,7 +161,9 @@ export class Room {
   private docChanges = 0
   private logEntries = 0
   private logBytes = 0
-  private readonly watcher: BoardWatcher | null
+  private watcher: BoardWatcher | null
+  /** Store writes in flight; a room does not go dormant under them. */
+  private storing = 0
   /** Set while the doc holds structs whose dependencies have not arrived. */
   private pending: { since: Uint8Array; conn: Connection; timer: NodeJS.Timeout } | null = null
 
@@ -163,12 +171,66 @@ export class Room {
     readonly id: string,
     private readonly options: RoomOptions,
   ) {
-    this.doc.on('update', () => {
+    this.watcher = null
+    this.attach(new Y.Doc())
+  }
+
+  /** The room's document, brought back to life first if the room was dormant. */
+  get doc(): Y.Doc {
+    if (!this.liveDoc) this.wake()
+    return this.liveDoc!
+  }
+
+  get isDormant(): boolean {
+    return this.liveDoc === null
+  }
+
+  private attach(doc: Y.Doc): void {
+    doc.on('update', () => {
       this.docChanges++
+      this.lastDocActivity = Date.now()
       this.fullStateFrame = null
       this.stateVectorFrame = null
     })
-    this.watcher = options.rules ? options.rules.watch(this.doc) : null
+    this.liveDoc = doc
+    this.watcher = this.options.rules ? this.options.rules.watch(doc) : null
+  }
+
+  /**
+   * Idle rooms keep only their encoded state (a Y.Doc takes several times its encoded
+   * size in memory). Called by the server's housekeeping; a no-op unless the document has
+   * been still for `afterMs` and nothing is in flight.
+   */
+  sleepIfIdle(now: number, afterMs: number): boolean {
+    if (!this.liveDoc || this.state !== 'ready' || now - this.lastDocActivity < afterMs) return false
+    if (this.pendingUpdates.length > 0 || this.pending || this.storing > 0) return false
+    const store = this.liveDoc.store
+    if (store.pendingStructs || store.pendingDs) return false
+    const state = Y.encodeStateAsUpdate(this.liveDoc)
+    const stateVectorFrame = this.stateVectorFrame ?? encodeSyncStep1(Y.encodeStateVector(this.liveDoc))
+    this.liveDoc.destroy()
+    this.liveDoc = null
+    this.watcher = null
+    this.fullStateFrame = encodeSyncStep2(state)
+    this.dormantState = this.fullStateFrame.subarray(this.fullStateFrame.length - state.length)
+    this.stateVectorFrame = stateVectorFrame
+    if (this.logEntries > 1) this.compactWith(this.dormantState)
+    return true
+  }
+
+  private wake(): void {
+    const state = this.dormantState!
+    const frames = [this.fullStateFrame, this.stateVectorFrame] as const
+    this.attach(new Y.Doc())
+    Y.applyUpdate(this.liveDoc!, state, LOADING)
+    // Same content as before: the cached frames stay valid.
+    ;[this.fullStateFrame, this.stateVectorFrame] = frames
+    this.dormantState = null
+  }
+
+  /** The whole document encoded, without waking a dormant room. */
+  private encodedState(): Uint8Array {
+    return this.dormantState ?? Y.encodeStateAsUpdate(this.doc)
   }
 
   /** Reads the room from the store. Throws (and the room must be discarded) if it cannot. */
@@ -248,7 +310,8 @@ export class Room {
     }
     let diff: Uint8Array
     try {
-      diff = Y.encodeStateAsUpdate(this.doc, stateVector)
+      // A dormant room answers from its encoded state, without waking.
+      diff = this.dormantState ? Y.diffUpdate(this.dormantState, stateVector) : Y.encodeStateAsUpdate(this.doc, stateVector)
     } catch (err) {
       throw new SyncError('malformed', 'malformed message: state vector does not decode', { cause: err })
     }
@@ -266,7 +329,8 @@ export class Room {
       this.compactWith(state)
     }
     // Decoding first means a bad update is refused whole, never half applied.
-    checkUpdateV1(received)
+    // An empty one (every client's first sync step 2 to a board it lacks nothing of) changes nothing.
+    if (checkUpdateV1(received).empty) return
     // ws hands out views into larger buffers; a Y.Doc may keep what it is given.
     const update = received.byteOffset === 0 && received.buffer.byteLength === received.length ? received : received.slice()
     const store = this.doc.store
@@ -354,12 +418,12 @@ export class Room {
 
   /** This room's state vector, for anti-entropy with other instances. */
   stateVector(): Uint8Array {
-    return Y.encodeStateVector(this.doc)
+    return this.dormantState ? Y.encodeStateVectorFromUpdate(this.dormantState) : Y.encodeStateVector(this.doc)
   }
 
   /** What this room has that a peer with `stateVector` lacks. */
   diff(stateVector: Uint8Array): Uint8Array {
-    return Y.encodeStateAsUpdate(this.doc, stateVector)
+    return this.dormantState ? Y.diffUpdate(this.dormantState, stateVector) : Y.encodeStateAsUpdate(this.doc, stateVector)
   }
 
   /** Applies awareness entries; returns whether any of them changed something. */
@@ -461,6 +525,15 @@ export class Room {
 
   private async storeAndSend(updates: PendingUpdate[], afterAppend: Array<() => void>): Promise<void> {
     if (this.state === 'failed' || this.state === 'closed') return
+    this.storing++
+    try {
+      await this.storeAndSendNow(updates, afterAppend)
+    } finally {
+      this.storing--
+    }
+  }
+
+  private async storeAndSendNow(updates: PendingUpdate[], afterAppend: Array<() => void>): Promise<void> {
     if (updates.length > 0) {
       const { store, observeAppendSeconds } = this.options
       try {
@@ -506,7 +579,7 @@ export class Room {
   /** Replaces the stored log by one snapshot of the document. */
   async compact(): Promise<void> {
     if (this.logEntries <= 1) return
-    const state = Y.encodeStateAsUpdate(this.doc)
+    const state = this.encodedState()
     await this.options.store.compact(this.id, state)
     this.logEntries = 1
     this.logBytes = state.length
@@ -538,7 +611,8 @@ export class Room {
       await this.compact()
     } finally {
       this.state = 'closed'
-      this.doc.destroy()
+      // Kept (destroyed) so late readers of `doc` do not look at a dormant room.
+      this.liveDoc?.destroy()
     }
   }
 

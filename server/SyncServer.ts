@@ -18,6 +18,8 @@ export interface SyncServerOptions {
   heartbeatIntervalMs: number
   compactAfterBytes: number
   compactAfterEntries?: number
+  /** A room whose document has not changed this long keeps only its encoded state (default 30 s). */
+  dormantAfterMs?: number
   /** Grace period before an empty room is unloaded (default 1 s). */
   unloadDelayMs?: number
   observeAppendSeconds?: (seconds: number) => void
@@ -253,7 +255,10 @@ export class SyncServer {
   }
 
   private beat(): void {
-    const idleBefore = Date.now() - this.options.heartbeatIntervalMs
+    const now = Date.now()
+    const dormantAfter = this.options.dormantAfterMs ?? 30_000
+    for (const room of this.rooms.values()) room.sleepIfIdle(now, dormantAfter)
+    const idleBefore = now - this.options.heartbeatIntervalMs
     for (const conn of this.connections) {
       if (!conn.alive) {
         conn.closeCode = 1006

@@ -25,6 +25,7 @@ const schema = z.object({
   MAX_BUFFERED_BYTES: int(64 * 1024).default(48 * MiB),
   HEARTBEAT_INTERVAL_MS: int(100, 3_600_000).default(10_000),
   COMPACT_AFTER_BYTES: int(1024).default(MiB),
+  DORMANT_AFTER_MS: int(0, 86_400_000).default(30_000),
   MAX_DOC_BYTES: int(1024).default(32 * MiB),
   MAX_RECORD_BYTES: int(256).default(256 * 1024),
   MAX_AWARENESS_BYTES: int(64).default(8 * 1024),
