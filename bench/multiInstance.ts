@@ -1,0 +1,231 @@
+/**
+ * The multi-instance row: the many-rooms fan-out load of `npm run bench` (rooms of 10
+ * peers, cursors at 20 Hz, shape moves at 5 Hz), with each room's peers spread over two
+ * instances on PostgreSQL + Redis (even peers on one, odd on the other, so every message
+ * crosses the bus to half its recipients), beside the same load on one process (SQLite).
+ *
+ *   tsx bench/multiInstance.ts            (BENCH_QUICK=1 for a short run)
+ *
+ * Same knobs as bench/run.ts: BENCH_QUICK, BENCH_GENERATORS, BENCH_WARMUP_MS,
+ * BENCH_MEASURE_MS, BENCH_STEPS; plus DATABASE_URL and REDIS_URL (defaults: this machine).
+ * Each run uses its own PostgreSQL schema and Redis prefix and drops the schema after.
+ * Everything shares this machine's cores, PostgreSQL and Redis included: the figure shows
+ * what replication costs, not what more machines would gain.
+ */
+import { randomBytes } from 'node:crypto'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { type Child, killAllChildren, spawnChild } from './child'
+import type { AddRequest, WindowReport } from './loadgen'
+import { fmtInt, fmtMs, manyRoomsPlan, type Settings, type StepResult } from './scenarios'
+import type { ServerStats } from './servers/harness'
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+
+interface Instance {
+  child: Child
+  url: string
+  stats(): Promise<ServerStats>
+}
+
+async function startInstance(script: string, env: Record<string, string> = {}): Promise<Instance> {
+  const child = spawnChild(path.join(HERE, script), { env: { ...process.env, ...env } })
+  const { port } = await child.once<{ port: number }>('ready', 30_000)
+  return { child, url: `ws://127.0.0.1:${port}`, stats: () => child.request<ServerStats>('stats') }
+}
+
+function percentile(hist: number[], q: number): number {
+  const total = hist.reduce((a, b) => a + b, 0)
+  if (total === 0) return Infinity
+  const target = Math.ceil(total * q)
+  let seen = 0
+  for (let i = 0; i < hist.length; i++) {
+    seen += hist[i]!
+    if (seen >= target) return i
+  }
+  return hist.length - 1
+}
+
+export interface MultiResult {
+  score: number
+  best: StepResult | null
+  steps: StepResult[]
+}
+
+/**
+ * Steps up the many-rooms load over `instances` (peer i of a room connects to instance
+ * i mod n) until a step fails: p99 over 100 ms, under 95 % arrived, or a disconnect.
+ * Server CPU is the sum over instances (% of one core).
+ */
+export async function steppedOver(label: string, instances: Instance[], settings: Settings, run: string): Promise<MultiResult> {
+  const plan = manyRoomsPlan(settings, run)
+  const gens: Child[] = []
+  try {
+    for (let i = 0; i < settings.generators; i++) gens.push(spawnChild(path.join(HERE, 'loadgen.ts')))
+    await Promise.all(gens.map((g) => g.once('ready', 30_000)))
+    const present: Record<string, number> = {}
+    let nextGen = 0
+    const steps: StepResult[] = []
+    let best: StepResult | null = null
+    const cpu = async () => (await Promise.all(instances.map((s) => s.stats()))).map((s) => ({ cpuUs: s.cpuUs, wallMs: s.wallMs, loopMaxMs: s.loopMaxMs }))
+    const measure = async (load: number): Promise<StepResult> => {
+      await new Promise((r) => setTimeout(r, settings.warmupMs))
+      const before = await cpu()
+      await Promise.all(gens.map((g) => g.request('window-start')))
+      await new Promise((r) => setTimeout(r, settings.measureMs))
+      const reports = await Promise.all(gens.map((g) => g.request<WindowReport>('window-end')))
+      const after = await cpu()
+      const seconds = reports[0]!.seconds
+      const hist = reports[0]!.hist.map((_, i) => reports.reduce((sum, r) => sum + r.hist[i]!, 0))
+      const delivered = reports.reduce((a, r) => a + r.delivered, 0)
+      const expected = reports.reduce((a, r) => a + r.expected, 0)
+      const disconnects = reports.reduce((a, r) => a + r.disconnects, 0)
+      const lateTicks = reports.reduce((a, r) => a + r.lateTicks, 0)
+      const result: StepResult = {
+        load,
+        deliveriesPerSec: delivered / seconds,
+        p99: percentile(hist, 0.99),
+        arrival: expected === 0 ? 0 : delivered / expected,
+        disconnects,
+        serverCpu: after.reduce((sum, a, i) => sum + ((a.cpuUs - before[i]!.cpuUs) / 1000 / (a.wallMs - before[i]!.wallMs)) * 100, 0),
+        serverLoopMaxMs: Math.max(...after.map((a) => a.loopMaxMs)),
+        genCpu: reports.map((r) => (r.cpuMs / 1000 / seconds) * 100),
+        lateTicks,
+        generatorBound: lateTicks > 0.01 * reports.reduce((a, r) => a + r.sent, 0),
+        pass: false,
+      }
+      result.pass = result.p99 <= 100 && result.arrival >= 0.95 && disconnects === 0
+      settings.log(
+        `  ${label.padEnd(12)} rooms=${String(load).padStart(4)}  ${fmtInt(result.deliveriesPerSec).padStart(8)} deliveries/s  ` +
+          `p99 ${fmtMs(result.p99).padStart(7)}  arrived ${(result.arrival * 100).toFixed(1).padStart(5)}%  ` +
+          `server CPU ${result.serverCpu.toFixed(0).padStart(3)}% (loop stall ≤${fmtMs(result.serverLoopMaxMs)})  ` +
+          `gen CPU ${result.genCpu.map((c) => c.toFixed(0)).join('/')}%  load avg ${os.loadavg()[0]!.toFixed(1)}` +
+          (disconnects ? `  DISCONNECTS ${disconnects}` : '') +
+          (result.generatorBound ? '  GENERATOR-BOUND' : '') +
+          (result.pass ? '' : '  FAIL'),
+      )
+      return result
+    }
+    for (const step of plan.steps) {
+      // Per generator, per instance: the new clients of this step.
+      const perGen = gens.map(() => instances.map((): AddRequest['clients'] => []))
+      for (const [room, size] of Object.entries(step.rooms)) {
+        for (let peer = present[room] ?? 0; peer < size; peer++) perGen[nextGen++ % gens.length]![peer % instances.length]!.push({ room, peer })
+        present[room] = size
+      }
+      await Promise.all(
+        gens.map(async (g, gi) => {
+          for (const [ii, inst] of instances.entries()) {
+            const clients = perGen[gi]![ii]!
+            if (clients.length === 0) continue
+            await g.request(
+              'add',
+              { url: inst.url, framing: 'yws', clients, roomSizes: step.rooms, awarenessHz: plan.awarenessHz, updateHz: plan.updateHz } satisfies AddRequest,
+              120_000,
+            )
+          }
+        }),
+      )
+      let result = await measure(step.load)
+      if (!result.pass && result.disconnects === 0) result = await measure(step.load)
+      steps.push(result)
+      if (result.pass && (!best || result.deliveriesPerSec > best.deliveriesPerSec)) best = result
+      if (!result.pass || result.generatorBound) break
+    }
+    return { score: best?.deliveriesPerSec ?? 0, best, steps }
+  } finally {
+    await Promise.allSettled(gens.map((g) => g.kill()))
+  }
+}
+
+/** The two figures: one process on SQLite, and two instances on PostgreSQL + Redis. */
+export async function multiInstanceRows(settings: Settings, run: string): Promise<{ single: MultiResult; multi: MultiResult }> {
+  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  const schema = `sketchroom_bench_${randomBytes(5).toString('hex')}`
+  const env = { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema, REDIS_URL: redisUrl, REDIS_PREFIX: `sketchroom-bench-${schema}:` }
+
+  settings.log('\none process (SQLite)')
+  const one = await startInstance('servers/ours.ts')
+  let single: MultiResult
+  try {
+    single = await steppedOver('1 process', [one], settings, `${run}-1`)
+  } finally {
+    await one.child.kill()
+  }
+
+  settings.log('\ntwo instances (PostgreSQL + Redis), each room split across both')
+  const two: Instance[] = []
+  let multi: MultiResult
+  try {
+    // One after the other: both would create the schema at once (harmless, but noisy).
+    two.push(await startInstance('servers/oursShared.ts', env))
+    two.push(await startInstance('servers/oursShared.ts', env))
+    multi = await steppedOver('2 instances', two, settings, `${run}-2`)
+  } finally {
+    await Promise.allSettled(two.map((s) => s.child.kill()))
+    const client = new pg.Client({ connectionString: databaseUrl })
+    await client.connect()
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    await client.end()
+  }
+  return { single, multi }
+}
+
+function describe(r: MultiResult): string {
+  const b = r.best
+  if (!b) return 'no step passed'
+  return `at ${b.load} rooms: p99 ${fmtMs(b.p99)}, ${(b.arrival * 100).toFixed(1)}% arrived, server CPU ${b.serverCpu.toFixed(0)}% (sum)`
+}
+
+async function main(): Promise<void> {
+  const env = process.env
+  const quick = env.BENCH_QUICK === '1'
+  const steps = env.BENCH_STEPS ? env.BENCH_STEPS.split(',').map(Number).filter((n) => n > 0) : undefined
+  const settings: Settings = {
+    quick,
+    generators: Math.max(1, Number(env.BENCH_GENERATORS ?? 2) || 2),
+    warmupMs: Number(env.BENCH_WARMUP_MS ?? (quick ? 700 : 1500)),
+    measureMs: Number(env.BENCH_MEASURE_MS ?? (quick ? 1500 : 3500)),
+    steps,
+    log: (line) => console.log(line),
+  }
+  console.log(
+    `sketchroom multi-instance bench — ${new Date().toISOString()} — node ${process.version}, ${os.cpus().length} cores — ` +
+      `${settings.generators} generators${quick ? ' — QUICK' : ''}`,
+  )
+  const { single, multi } = await multiInstanceRows(settings, `m${Date.now().toString(36)}`)
+  const p99 = (r: MultiResult) => (r.best ? fmtMs(r.best.p99) : '—')
+  console.log(
+    [
+      '',
+      '| many rooms (10 peers each)        | deliveries/s | p99 at that load | ratio |',
+      '|-----------------------------------|--------------|------------------|-------|',
+      `| one process, SQLite               | ${fmtInt(single.score).padStart(12)} | ${p99(single).padStart(16)} | 1.00× |`,
+      `| 2 instances, PostgreSQL + Redis   | ${fmtInt(multi.score).padStart(12)} | ${p99(multi).padStart(16)} | ${single.score ? (multi.score / single.score).toFixed(2) : '—'}× |`,
+      '',
+      `- one process: ${describe(single)}`,
+      `- 2 instances: ${describe(multi)}`,
+    ].join('\n'),
+  )
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      killAllChildren()
+      process.exit(130)
+    })
+  }
+  process.on('exit', killAllChildren)
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err)
+      killAllChildren()
+      process.exit(1)
+    },
+  )
+}
