@@ -39,6 +39,10 @@ export class Connection {
   closeReason = ''
   messagesIn = 0
   bytesIn = 0
+  /** Came through a view-only link: may read and show a cursor, never write. */
+  readOnly = false
+  /** A read-only connection is told once that its writes are refused. */
+  deniedWrite = false
   /** Sent sync step 1: a real client, not a socket held open for nothing. */
   handshaken = false
   /** Refused changes and awareness updates so far; too many close the connection. */

@@ -2,6 +2,7 @@ import * as decoding from 'lib0/decoding'
 import type { Logger } from 'pino'
 import * as Y from 'yjs'
 import { CloseCode } from '../lib/protocol'
+import { PRESENCE_FIELD, USER_FIELD } from '../lib/presence'
 import { BoardRules, type BoardWatcher, LOADING } from './BoardRules'
 import type { Connection } from './Connection'
 import { type FanOutCodec, fanOut, type Outgoing } from './fanOut'
@@ -10,6 +11,7 @@ import {
   type AwarenessEntry,
   encodeAwareness,
   encodeAwarenessRemoval,
+  encodePermissionDenied,
   encodeSyncStep1,
   encodeSyncStep2,
   encodeUpdate,
@@ -288,6 +290,10 @@ export class Room {
         return true
       case 'sync-step2':
       case 'sync-update':
+        if (conn.readOnly) {
+          this.refuseWrite(conn, message.update)
+          return true
+        }
         this.applyUpdate(conn, message.update)
         return true
       case 'awareness':
@@ -301,6 +307,18 @@ export class Room {
       case 'unknown':
         return true
     }
+  }
+
+  /**
+   * A view-only connection's write: never applied, relayed or stored. The client is told
+   * once (y-websocket's permission-denied message) and keeps reading.
+   */
+  private refuseWrite(conn: Connection, update: Uint8Array): void {
+    // Every client answers our sync step 1 with its own (usually empty) step 2: not a write.
+    if (checkUpdateV1(update).empty || conn.deniedWrite) return
+    conn.deniedWrite = true
+    conn.send(encodePermissionDenied('this is a view-only link: changes are not saved'))
+    this.options.log.info({ room: this.id, conn: conn.id }, 'refused a write from a view-only connection')
   }
 
   private answerStep1(conn: Connection, stateVector: Uint8Array): void {
@@ -474,14 +492,19 @@ export class Room {
     const maxBytes = this.options.limits.maxAwarenessBytes
     if (entry.bytes.length > maxBytes) return `awareness state is ${entry.bytes.length} bytes; the limit is ${maxBytes}`
     const rules = this.options.rules
-    if (!rules || entry.removed) return null
+    if ((!rules && !conn.readOnly) || entry.removed) return null
     let state: unknown
     try {
       state = JSON.parse(entry.state())
     } catch {
       return 'awareness state is not JSON'
     }
-    return rules.awarenessProblem(entry.clientId, state)
+    if (conn.readOnly && typeof state === 'object' && state !== null) {
+      // A viewer shows a cursor and a name, nothing else.
+      const extra = Object.keys(state).filter((k) => k !== PRESENCE_FIELD && k !== USER_FIELD)
+      if (extra.length > 0) return `a view-only connection may only share presence and user, not ${extra.join(', ')}`
+    }
+    return rules ? rules.awarenessProblem(entry.clientId, state) : null
   }
 
   /** All current awareness states as one frame, or null when nobody has one. */

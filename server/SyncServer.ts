@@ -104,7 +104,7 @@ export class SyncServer {
   }
 
   /** Takes an upgraded socket for a (valid) room id. Messages are held until the room is loaded. */
-  accept(socket: SyncSocket, roomId: string, meta: { ip?: string } = {}): SocketEvents {
+  accept(socket: SyncSocket, roomId: string, meta: { ip?: string; readOnly?: boolean } = {}): SocketEvents {
     const { log } = this.options
     const stats = this.stats
     const conn = new Connection(socket, roomId, this.nextConnectionId++, {
@@ -112,9 +112,10 @@ export class SyncServer {
       stats: this.stats,
       log,
     })
+    conn.readOnly = meta.readOnly ?? false
     this.connections.add(conn)
     stats.connectionsOpened++
-    log.info({ room: roomId, conn: conn.id, ip: meta.ip }, 'connection open')
+    log.info({ room: roomId, conn: conn.id, ip: meta.ip, readOnly: conn.readOnly }, 'connection open')
 
     let room: Room | null = null
     let held: Uint8Array[] | null = []

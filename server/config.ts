@@ -25,6 +25,29 @@ const schema = z.object({
   MAX_BUFFERED_BYTES: int(64 * 1024).default(48 * MiB),
   HEARTBEAT_INTERVAL_MS: int(100, 3_600_000).default(10_000),
   COMPACT_AFTER_BYTES: int(1024).default(MiB),
+  /** Signs view and expiring links; made and kept in DATA_DIR when unset. */
+  AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The app's public address (https://whiteboard.example.com); used in links, oEmbed and as the default allowed origin. */
+  PUBLIC_URL: z
+    .string()
+    .trim()
+    .url('must be an absolute URL like https://board.example.com')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  /** Browser origins allowed to open the WebSocket (comma-separated); default: PUBLIC_URL's, or the request's own host. */
+  ALLOWED_ORIGINS: z
+    .string()
+    .trim()
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.string().url('each origin must look like https://host[:port]')))
+    .optional(),
+  /** Who may frame /embed/* pages (CSP frame-ancestors sources, comma- or space-separated). */
+  EMBED_ORIGINS: z
+    .string()
+    .trim()
+    .default('*')
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(\*|'self'|'none'|https?:\/\/[^\s;,']+)$/, "each entry must be *, 'self', 'none' or an origin"))),
   DORMANT_AFTER_MS: int(0, 86_400_000).default(30_000),
   MAX_DOC_BYTES: int(1024).default(32 * MiB),
   MAX_RECORD_BYTES: int(256).default(256 * 1024),
@@ -88,7 +111,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0])
-      return `${name}=${JSON.stringify(input[name] ?? '')}: ${issue.message}`
+      // Never echo a secret into logs.
+      const shown = name.includes('SECRET') ? '(hidden)' : JSON.stringify(input[name] ?? '')
+      return `${name}=${shown}: ${issue.message}`
     })
     throw new ConfigError(`invalid environment variable ${problems.join('; ')}`)
   }

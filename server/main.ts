@@ -14,9 +14,11 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import pino, { type Logger } from 'pino'
 import { WebSocketServer } from 'ws'
-import { SYNC_PATH_PREFIX } from '../lib/protocol'
+import { CloseCode, SYNC_PATH_PREFIX } from '../lib/protocol'
 import { roomIdProblem } from '../lib/roomId'
 import { createAssetHandler } from './assets'
+import { handleAccessApi } from './accessApi'
+import { resolveAuthSecret } from './authSecret'
 import { BoardRules } from './BoardRules'
 import { type Config, loadConfig, syncLimits } from './config'
 import { IpRateLimiter } from './IpRateLimiter'
@@ -26,6 +28,7 @@ import type { Store } from './Store'
 import type { Bus } from './Bus'
 import { openBackends } from './backends'
 import { SyncServer } from './SyncServer'
+import { type Grant, TOKEN_PATTERN, TokenError, TokenSigner } from './tokens'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -84,6 +87,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   replicator?.start()
   const connectionsPerIp = new IpRateLimiter(config.MAX_CONNECTIONS_PER_MINUTE, 60_000)
   const syncServer = sync
+  const signer = new TokenSigner(resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR))
+  const originOf = (req: http.IncomingMessage) => config.PUBLIC_URL ?? requestOrigin(req, config.TRUST_PROXY)
+  const allowedOrigins = config.ALLOWED_ORIGINS?.map((o) => new URL(o).origin) ?? null
+  // Default: PUBLIC_URL's origin, or else the host the request came to (the app's own pages).
+  const originAllowed = (origin: string, req: http.IncomingMessage): boolean => {
+    if (allowedOrigins) return allowedOrigins.includes(origin)
+    if (config.PUBLIC_URL) return origin === new URL(config.PUBLIC_URL).origin
+    try {
+      return new URL(origin).host === req.headers.host
+    } catch {
+      return false
+    }
+  }
+  const frameAncestors = config.EMBED_ORIGINS.join(' ')
 
   let nextHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null
   let nextUpgrade: ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | null = null
@@ -109,8 +126,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // Node checks header/request timeouts on this interval (30 s by default): keep it in step.
   const connectionsCheckingInterval = Math.min(30_000, Math.max(50, Math.floor(config.HANDSHAKE_TIMEOUT_MS / 4)))
   const server = http.createServer({ connectionsCheckingInterval }, (req, res) => {
+    const pathname = (req.url ?? '/').split('?')[0]!
+    // Only embed pages may be framed by other sites; everything else only by ourselves.
+    res.setHeader(
+      'Content-Security-Policy',
+      pathname.startsWith('/embed/') ? `frame-ancestors ${frameAncestors}` : "frame-ancestors 'self'",
+    )
+    if (handleAccessApi(req, res, { signer, originOf })) return
     if (assets?.(req, res)) return
-    const pathname = (req.url ?? '/').split('?')[0]
     if (pathname === '/healthz') {
       const health = syncServer.health()
       res.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
@@ -159,16 +182,38 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = (req.url ?? '/').split('?')[0]!
     if (pathname === '/sync' || pathname.startsWith(SYNC_PATH_PREFIX)) {
-      const roomId = pathname.slice(SYNC_PATH_PREFIX.length)
-      const problem = roomIdProblem(roomId)
+      const segment = pathname.slice(SYNC_PATH_PREFIX.length)
+      // A segment with a dot is a link token (view-only or expiring); anything else a room id.
+      const isToken = TOKEN_PATTERN.test(segment)
+      const problem = isToken ? null : roomIdProblem(segment)
       if (problem) return refuseUpgrade(socket, 400, problem)
       if (syncServer.isClosing) return refuseUpgrade(socket, 503, 'server is shutting down')
+      // Cross-site WebSocket hijacking: a browser page on another site may not open our socket.
+      const origin = req.headers.origin
+      if (origin !== undefined && !originAllowed(origin, req)) {
+        return refuseUpgrade(socket, 403, `origin ${origin} may not connect; see ALLOWED_ORIGINS`)
+      }
       const ip = clientIp(req, config.TRUST_PROXY)
       if (!connectionsPerIp.take(ip)) {
         return refuseUpgrade(socket, 429, `too many new connections from ${ip}; the limit is ${config.MAX_CONNECTIONS_PER_MINUTE} a minute`)
       }
+      let grant: Grant = { roomId: segment, mode: 'edit', expiresAt: null }
+      let refusal: string | null = null
+      if (isToken) {
+        try {
+          grant = signer.verify(segment)
+        } catch (err) {
+          refusal = err instanceof TokenError ? err.message : 'this link is not valid'
+        }
+      }
+      const roomId = grant.roomId
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const events = syncServer.accept(ws, roomId, { ip })
+        if (refusal) {
+          // Told why over the socket, before any document data, so the client does not retry.
+          ws.close(CloseCode.Unauthorized, refusal)
+          return
+        }
+        const events = syncServer.accept(ws, roomId, { ip, readOnly: grant.mode === 'view' })
         ws.on('message', (data: Buffer, isBinary: boolean) => events.message(data, isBinary))
         ws.on('pong', () => events.pong())
         ws.on('close', (code: number, reason: Buffer) => events.close(code, reason.toString()))
@@ -224,6 +269,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       return closing
     },
   }
+}
+
+/** `scheme://host` as the browser addressed us. */
+function requestOrigin(req: http.IncomingMessage, trustProxy: boolean): string {
+  const forwardedProto = trustProxy ? String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim() : ''
+  const proto = forwardedProto || ('encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http')
+  return `${proto}://${req.headers.host ?? 'localhost'}`
 }
 
 /** The client's address; behind a trusted reverse proxy, the first X-Forwarded-For hop. */

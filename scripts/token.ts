@@ -1,0 +1,45 @@
+/**
+ * `npm run token -- --room <id> --mode view|edit [--ttl 7d]`: prints a link with a signed
+ * token, for the same secret the server uses (AUTH_SECRET, or the one kept in DATA_DIR).
+ */
+import { parseArgs } from 'node:util'
+import { roomIdProblem } from '../lib/roomId'
+import { resolveAuthSecret } from '../server/authSecret'
+import { loadConfig } from '../server/config'
+import { ConfigError } from '../server/errors'
+import { parseDuration, TokenSigner } from '../server/tokens'
+
+function fail(message: string): never {
+  console.error(`token: ${message}`)
+  console.error('usage: npm run token -- --room <roomId> --mode view|edit [--ttl 7d|12h|30m|90s]')
+  process.exit(2)
+}
+
+let values: { room?: string; mode?: string; ttl?: string }
+try {
+  ;({ values } = parseArgs({ options: { room: { type: 'string' }, mode: { type: 'string', default: 'view' }, ttl: { type: 'string' } } }))
+} catch (err) {
+  fail(err instanceof Error ? err.message : String(err))
+}
+if (!values.room) fail('--room is required')
+const problem = roomIdProblem(values.room)
+if (problem) fail(problem)
+if (values.mode !== 'view' && values.mode !== 'edit') fail('--mode must be view or edit')
+let expiresAt: number | null = null
+if (values.ttl !== undefined) {
+  const ms = parseDuration(values.ttl)
+  if (ms === null) fail(`--ttl ${JSON.stringify(values.ttl)} is not a duration like 7d, 12h, 30m or 90s`)
+  expiresAt = Date.now() + ms
+}
+let config
+try {
+  config = loadConfig(process.env)
+} catch (err) {
+  if (err instanceof ConfigError) fail(err.message)
+  throw err
+}
+const signer = new TokenSigner(resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR))
+const token = signer.sign({ roomId: values.room, mode: values.mode, expiresAt })
+const origin = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`
+console.log(`${origin}/${values.mode === 'view' ? 'v' : 'e'}/${token}`)
+if (expiresAt !== null) console.error(`expires ${new Date(expiresAt).toISOString()}`)

@@ -1,0 +1,128 @@
+/**
+ * The small HTTP API behind sharing and embedding, answered by the Node server before
+ * Next.js (it needs the link secret, which only the server holds):
+ *
+ *   POST /api/links {"roomId"}      → {"edit": "/b/<id>", "view": "/v/<token>"}
+ *   GET  /api/tokens/<token>        → {"mode", "expiresAt"} or 401 {"error"}
+ *   GET  /api/oembed?url=…          → oEmbed "rich" JSON with the iframe, or 404 {"error"}
+ */
+import type http from 'node:http'
+import { roomIdProblem } from '../lib/roomId'
+import { type Grant, TokenError, type TokenSigner } from './tokens'
+
+export interface AccessApiOptions {
+  signer: TokenSigner
+  /** The app's public origin for a request: PUBLIC_URL, or the request's own. */
+  originOf(req: http.IncomingMessage): string
+}
+
+const MAX_BODY = 4096
+
+/** Handles the request if it is one of ours; returns false to let others have it. */
+export function handleAccessApi(req: http.IncomingMessage, res: http.ServerResponse, options: AccessApiOptions): boolean {
+  const url = new URL(req.url ?? '/', 'http://internal')
+  if (url.pathname === '/api/links') {
+    if (req.method !== 'POST') return json(res, 405, { error: 'use POST' }), true
+    readBody(req).then(
+      (body) => {
+        let roomId: unknown
+        try {
+          roomId = (JSON.parse(body) as { roomId?: unknown }).roomId
+        } catch {
+          return json(res, 400, { error: 'the body must be JSON: {"roomId": "…"}' })
+        }
+        const problem = typeof roomId === 'string' ? roomIdProblem(roomId) : 'roomId is missing'
+        if (problem) return json(res, 400, { error: problem })
+        const view = options.signer.sign({ roomId: roomId as string, mode: 'view', expiresAt: null })
+        json(res, 200, { edit: `/b/${roomId as string}`, view: `/v/${view}` })
+      },
+      (err: Error) => json(res, 413, { error: err.message }),
+    )
+    return true
+  }
+  if (url.pathname.startsWith('/api/tokens/')) {
+    try {
+      const grant = options.signer.verify(decodeURIComponent(url.pathname.slice('/api/tokens/'.length)))
+      json(res, 200, { mode: grant.mode, expiresAt: grant.expiresAt })
+    } catch (err) {
+      json(res, 401, { error: err instanceof TokenError ? err.message : 'this link is not valid' })
+    }
+    return true
+  }
+  if (url.pathname === '/api/oembed') {
+    oembed(req, res, url, options)
+    return true
+  }
+  return false
+}
+
+function oembed(req: http.IncomingMessage, res: http.ServerResponse, url: URL, options: AccessApiOptions): void {
+  const origin = options.originOf(req)
+  const target = url.searchParams.get('url')
+  if (!target) return json(res, 400, { error: 'url is required' })
+  let page: URL
+  try {
+    page = new URL(target)
+  } catch {
+    return json(res, 404, { error: 'not a board link of this server' })
+  }
+  if (page.origin !== origin) return json(res, 404, { error: 'not a board link of this server' })
+  const format = url.searchParams.get('format')
+  if (format && format !== 'json') return json(res, 501, { error: 'only format=json is supported' })
+  let embedPath: string | null = null
+  let grant: Grant | null = null
+  const board = /^\/b\/([^/]+)$/.exec(page.pathname)
+  const view = /^\/v\/([^/]+)$/.exec(page.pathname)
+  if (board && roomIdProblem(board[1]!) === null) embedPath = `/embed/${board[1]}`
+  if (view) {
+    try {
+      grant = options.signer.verify(view[1]!)
+      if (grant.mode === 'view') embedPath = `/embed/v/${view[1]}`
+    } catch {
+      embedPath = null
+    }
+  }
+  if (!embedPath) return json(res, 404, { error: 'not a board link of this server' })
+  const clamp = (value: string | null, fallback: number) => {
+    const n = Number(value)
+    return Number.isFinite(n) && n > 0 ? Math.min(Math.floor(n), fallback) : fallback
+  }
+  const width = clamp(url.searchParams.get('maxwidth'), 800)
+  const height = clamp(url.searchParams.get('maxheight'), 600)
+  const src = `${origin}${embedPath}`
+  json(res, 200, {
+    version: '1.0',
+    type: 'rich',
+    provider_name: 'sketchroom',
+    provider_url: origin,
+    title: grant ? 'sketchroom board (view only)' : 'sketchroom board',
+    width,
+    height,
+    html: `<iframe src="${escapeAttr(src)}" width="${width}" height="${height}" style="border:0" allow="clipboard-write" loading="lazy" title="sketchroom board"></iframe>`,
+  })
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  res.end(JSON.stringify(body))
+}
+
+function escapeAttr(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', (chunk: string) => {
+      body += chunk
+      if (body.length > MAX_BODY) {
+        reject(new Error('request body too large'))
+        req.destroy()
+      }
+    })
+    req.on('end', () => resolve(body))
+    req.on('error', reject)
+  })
+}
