@@ -95,7 +95,8 @@ export function geoShape(id: string, index: number, t: number, clientId: number)
     x: (index % 100) * 120,
     y: Math.floor(index / 100) * 120,
     rotation: 0,
-    index: `a${index.toString(36).padStart(4, '0')}`,
+    // A valid tldraw fractional index: its digits may not end in 0, hence the trailing V.
+    index: `a1${index.toString(36).padStart(4, '0')}V`,
     parentId: 'page:page',
     isLocked: false,
     opacity: 1,
