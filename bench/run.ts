@@ -5,7 +5,7 @@
  * Knobs (env):
  *   BENCH_QUICK=1        a short smoke run (few, short steps; 200 idle rooms)
  *   BENCH_REPEAT=n       run everything n times and report medians (default 1; 3 for the README)
- *   BENCH_ONLY=a,b       only these scenarios (many-rooms, big-room, cold-load, idle-memory)
+ *   BENCH_ONLY=a,b       only these scenarios (many-rooms, big-room, cold-load, idle-memory, multi-instance)
  *                        and/or servers (ours, reference, hocuspocus)
  *   BENCH_GENERATORS=n   load generator processes (default 2)
  *   BENCH_WARMUP_MS, BENCH_MEASURE_MS   per-step warm-up and measuring window
@@ -29,6 +29,7 @@ import {
   type SteppedResult,
   stepped,
 } from './scenarios'
+import { type MultiResult, multiInstanceRows } from './multiInstance'
 
 const SCENARIOS = ['many-rooms', 'big-room', 'cold-load', 'idle-memory'] as const
 type Scenario = (typeof SCENARIOS)[number]
@@ -37,14 +38,17 @@ const env = process.env
 const quick = env.BENCH_QUICK === '1'
 const repeat = Math.max(1, Number(env.BENCH_REPEAT ?? 1) || 1)
 const only = (env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+// Not a per-server scenario: our server alone, one process beside two instances on PostgreSQL + Redis.
+const MULTI = 'multi-instance'
+const includeMulti = only.length === 0 || only.includes(MULTI)
 const onlyScenarios = only.filter((s): s is Scenario => (SCENARIOS as readonly string[]).includes(s))
 const onlyServers = only.filter((s) => SERVERS.some((k) => k.name === s))
-const unknown = only.filter((s) => !onlyScenarios.includes(s as Scenario) && !onlyServers.includes(s))
+const unknown = only.filter((s) => s !== MULTI && !onlyScenarios.includes(s as Scenario) && !onlyServers.includes(s))
 if (unknown.length) {
   console.error(`BENCH_ONLY: unknown ${unknown.join(', ')}; use ${[...SCENARIOS, ...SERVERS.map((k) => k.name)].join(', ')}`)
   process.exit(2)
 }
-const scenarios = onlyScenarios.length ? SCENARIOS.filter((s) => onlyScenarios.includes(s)) : [...SCENARIOS]
+const scenarios = onlyScenarios.length ? SCENARIOS.filter((s) => onlyScenarios.includes(s)) : only.length && includeMulti ? [] : [...SCENARIOS]
 const servers = onlyServers.length ? SERVERS.filter((k) => onlyServers.includes(k.name)) : SERVERS
 
 const settings: Settings = {
@@ -151,6 +155,18 @@ async function main(): Promise<void> {
           console.log(`  ${kind.name}: FAILED: ${err instanceof Error ? err.message : String(err)}`)
           killAllChildren()
         }
+      }
+    }
+    if (includeMulti) {
+      console.log(`\n[run ${i + 1}/${repeat}] ${MULTI} (many-rooms load, ours only)`)
+      try {
+        const { single, multi } = await multiInstanceRows(settings, run)
+        const describe = (r: MultiResult) => (r.best ? `at ${r.best.load}: p99 ${fmtMs(r.best.p99)}` : 'no step passed')
+        record('multi-instance, 1 process (SQLite): deliveries/s', 'ours', single.score, describe(single))
+        record('multi-instance, 2 instances (PostgreSQL + Redis): deliveries/s', 'ours', multi.score, describe(multi))
+      } catch (err) {
+        console.log(`  multi-instance: FAILED: ${err instanceof Error ? err.message : String(err)}`)
+        killAllChildren()
       }
     }
     // After every run, so an interrupted long run still leaves figures.

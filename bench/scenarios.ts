@@ -335,8 +335,10 @@ export async function idleMemory(kind: ServerKind, settings: Settings, run: stri
       batch.forEach((ws, j) => ws.send(updateFrame(kind.framing, `${run}-idle-${i + j}`, update)))
       sockets.push(...batch)
     }
-    // Let stores flush and compact, then collect (Hocuspocus drops idle sockets after 60 s; we are far from that).
-    await sleep(settings.quick ? 1500 : 4000)
+    // Idle means idle: every server gets 45 s without changes (ours sends a board that has been
+    // still for DORMANT_AFTER_MS, 30 s, to sleep at the next 10 s heartbeat), then a collection.
+    // Hocuspocus drops idle sockets after 60 s; we stay under that.
+    await sleep(settings.quick ? 1500 : 45_000)
     await server.child.request('gc')
     await sleep(1000)
     const rss = (await server.stats()).rss
