@@ -3,10 +3,16 @@
 import { createContext, useContext } from 'react'
 import type * as Y from 'yjs'
 import type { Connection } from '@/components/sync/useYjsStore'
+import type { BoardLink } from '@/lib/links'
 
 /** What the panels inside the tldraw UI need to know about the board around them. */
 export interface BoardContextValue {
-  roomId: string
+  /** How this page reached the board: its room id, or a token that hides it. */
+  link: BoardLink
+  /** No edits from this page: a view-only link, or an embed with `readonly=1`. */
+  readOnly: boolean
+  /** When the link stops working (ms since epoch), for expiring links. */
+  expiresAt: number | null
   doc: Y.Doc
   connection: Connection
   title: string

@@ -6,7 +6,7 @@ import { useBoard } from './BoardContext'
 
 /** The board title, editable in place; saved on Enter or blur so peers see whole words. */
 export function TitleField() {
-  const { title, setTitle } = useBoard()
+  const { title, setTitle, readOnly } = useBoard()
   const [draft, setDraft] = useState(title)
   const [editing, setEditing] = useState(false)
   useEffect(() => {
@@ -16,6 +16,14 @@ export function TitleField() {
     setEditing(false)
     const next = draft.trim()
     if (next !== title) setTitle(next)
+  }
+  if (readOnly) {
+    // Not an input at all: a view-only page has nothing to type into.
+    return (
+      <span className="sr-title sr-title--readonly" data-testid="board-title" title="View only">
+        {title || 'Untitled board'}
+      </span>
+    )
   }
   return (
     <input

@@ -59,6 +59,16 @@ function validIncoming(store: TLStore, key: string, value: unknown): TLRecord | 
   }
 }
 
+export interface BindOptions {
+  onOutdated(): void
+  /**
+   * Never write to the doc: a view-only link. The server drops a view connection's
+   * writes anyway; not sending them keeps this client's doc equal to everyone else's.
+   * Records of an older schema are then migrated in the store only.
+   */
+  readOnly?: boolean
+}
+
 export interface Binding {
   /** Stops both directions; the store and doc are left as they are. */
   dispose(): void
@@ -77,15 +87,18 @@ export interface Binding {
  * // later
  * binding.dispose()
  */
-export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: { onOutdated(): void }): Binding {
+export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): Binding {
   const records = recordsOf(doc)
   const meta = doc.getMap<unknown>(META_KEY)
-  let writable = true
+  const readOnly = opts.readOnly ?? false
+  let writable = !readOnly
   const ourSchema = store.schema.serialize()
 
+  let outdated = false
   const stopWriting = () => {
-    if (!writable) return
     writable = false
+    if (outdated) return
+    outdated = true
     opts.onOutdated()
   }
 
@@ -98,7 +111,21 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: { onOutdated():
   // 1. Doc → store, once. Local document records the doc does not have are dropped,
   // except when the doc is brand new: then this client's fresh page seeds it.
   const docIsEmpty = records.map.size === 0
-  if (initial.kind === 'older') {
+  // A reader cannot migrate the doc for everyone; it migrates what it reads, until a
+  // writer has migrated the doc itself.
+  let readFrom: SerializedSchema | null = readOnly && initial.kind === 'older' ? initial.stored : null
+  const upgrade = (key: string, value: unknown): unknown => {
+    if (!readFrom || !isDocumentRecord(store, value)) return value
+    const migrated = store.schema.migratePersistedRecord(value, readFrom, 'up')
+    if (migrated.type === 'success') return migrated.value
+    console.warn('[sketchroom] could not migrate a record for display', { key, reason: migrated.reason })
+    return value
+  }
+  if (readOnly) {
+    // Nothing to seed or migrate in the doc: show what it has (an empty doc leaves the
+    // store's own empty page, which is what an empty board looks like anyway).
+    if (!docIsEmpty) loadAll()
+  } else if (initial.kind === 'older') {
     doc.transact(() => {
       for (const [key, { val }] of records.map) {
         const migrated = store.schema.migratePersistedRecord(val, initial.stored, 'up')
@@ -116,9 +143,14 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: { onOutdated():
       meta.set(SCHEMA_KEY, ourSchema)
     }, LOCAL_ORIGIN)
   } else {
+    loadAll()
+    if (initial.kind === 'empty') doc.transact(() => meta.set(SCHEMA_KEY, ourSchema), LOCAL_ORIGIN)
+  }
+
+  function loadAll() {
     const incoming: TLRecord[] = []
     for (const [key, { val }] of records.map) {
-      const record = validIncoming(store, key, val)
+      const record = validIncoming(store, key, upgrade(key, val))
       if (record) incoming.push(record)
     }
     const keep = new Set(incoming.map((r) => r.id))
@@ -130,10 +162,10 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: { onOutdated():
       if (stale.length) store.remove(stale)
       store.put(incoming)
     })
-    if (initial.kind === 'empty') doc.transact(() => meta.set(SCHEMA_KEY, ourSchema), LOCAL_ORIGIN)
   }
 
   // 2. Store → doc: only what the user changed, one transaction per batch.
+  // (A reader is never `writable`: the editor is read-only, and this is the backstop.)
   const unlisten = store.listen(
     ({ changes }) => {
       if (!writable) return
@@ -159,7 +191,7 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: { onOutdated():
         if (store.has(key as TLRecord['id'])) toRemove.push(key as TLRecord['id'])
         continue
       }
-      const record = validIncoming(store, key, change.newValue)
+      const record = validIncoming(store, key, upgrade(key, change.newValue))
       if (record) toPut.push(record)
     }
     if (!toPut.length && !toRemove.length) return
@@ -178,7 +210,9 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: { onOutdated():
 
   const onMetaChange = (event: Y.YMapEvent<unknown>) => {
     if (event.transaction.origin === LOCAL_ORIGIN || !event.keysChanged.has(SCHEMA_KEY)) return
-    if (checkSchema(store, meta.get(SCHEMA_KEY)).kind === 'newer') stopWriting()
+    const check = checkSchema(store, meta.get(SCHEMA_KEY))
+    if (check.kind === 'newer') stopWriting()
+    else if (readOnly) readFrom = check.kind === 'older' ? check.stored : null
   }
   meta.observe(onMetaChange)
 

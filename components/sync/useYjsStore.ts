@@ -20,12 +20,18 @@ export type YjsStoreState =
 export type BoardError =
   /** The board was written by a newer version of the app: reloading fixes it. */
   | { kind: 'outdated'; message: string }
-  /** The server refused us for good (e.g. a limit); retrying would not help. */
-  | { kind: 'refused'; message: string }
+  /** The server refused us for good (e.g. a limit, an expired link); retrying would not help. */
+  | { kind: 'refused'; message: string; code: number }
   | { kind: 'failed'; message: string }
 
 export interface YjsStoreOptions {
-  roomId: string
+  /** What follows `/sync/`: a room id, or a token the server resolves to a room. */
+  room: string
+  /**
+   * A view-only board: tldraw goes read-only (its own collaboration mode) and nothing is
+   * ever written to the doc. Presence (cursor, viewport) is still published.
+   */
+  readOnly?: boolean
   /** Where `/sync` lives; defaults to this page's origin. */
   origin?: string
   assets?: TLAssetStore
@@ -43,11 +49,11 @@ const MAX_BACKOFF_MS = 5_000
  * socket, not two.
  *
  * @example
- * const state = useYjsStore({ roomId })
+ * const state = useYjsStore({ room: roomId })
  * if (state.status === 'synced') return <Tldraw store={state.store} />
  */
 export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
-  const { roomId, origin, assets, serverWaitMs = 1500 } = options
+  const { room, readOnly = false, origin, assets, serverWaitMs = 1500 } = options
   const [state, setState] = useState<YjsStoreState>({ status: 'loading', connection: 'connecting' })
 
   useEffect(() => {
@@ -68,9 +74,9 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
     }
 
     const doc = new Y.Doc()
-    const idb = new IndexeddbPersistence(`sketchroom:${roomId}`, doc)
+    const idb = new IndexeddbPersistence(`sketchroom:${room}`, doc)
     const base = (origin ?? window.location.origin).replace(/^http/, 'ws')
-    const provider = new WebsocketProvider(`${base}/sync`, roomId, doc, { maxBackoffTime: MAX_BACKOFF_MS })
+    const provider = new WebsocketProvider(`${base}/sync`, room, doc, { maxBackoffTime: MAX_BACKOFF_MS })
     // Stock y-websocket re-broadcasts every awareness change it hears, peers' included:
     // twice the traffic, and a strict server refuses states of clients that are not the
     // sender's. Send only our own; peers speak for themselves.
@@ -90,7 +96,7 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
     const store = createTLStore({
       shapeUtils: defaultShapeUtils,
       assets,
-      collaboration: { status: $status, mode: null },
+      collaboration: { status: $status, mode: readOnly ? atom('sketchroom mode', 'readonly' as const) : null },
     })
 
     let reconnectTimer: ReturnType<typeof setTimeout> | null = null
@@ -113,7 +119,11 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
       if (!isFinalCloseCode(code)) return
       refused = true
       if (reconnectTimer) clearTimeout(reconnectTimer)
-      set({ status: 'error', connection: 'offline', error: { kind: 'refused', message: reason || `The server closed the connection (${code}).` } })
+      set({
+        status: 'error',
+        connection: 'offline',
+        error: { kind: 'refused', code, message: reason || `The server closed the connection (${code}).` },
+      })
     }
     provider.on('status', onStatus)
     provider.on('connection-close', onConnectionClose)
@@ -134,8 +144,10 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
     let presence: { dispose(): void } | null = null
 
     const start = () => {
-      if (disposed || binding) return
+      // A refusal (expired link, limit) may come before the offline fallback fires.
+      if (disposed || binding || refused) return
       binding = bindStoreToDoc(store, doc, {
+        readOnly,
         onOutdated: () => {
           presence?.dispose()
           presence = null
@@ -192,7 +204,7 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
       doc.destroy()
       store.dispose()
     }
-  }, [roomId, origin, assets, serverWaitMs])
+  }, [room, readOnly, origin, assets, serverWaitMs])
 
   return state
 }

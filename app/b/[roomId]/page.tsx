@@ -1,11 +1,19 @@
+import type { Metadata } from 'next'
 import { notFound } from 'next/navigation'
+import BoardLoader from '@/components/board/BoardLoader'
 import { isValidRoomId } from '@/lib/roomId'
-import BoardClient from './BoardClient'
+import { NOINDEX, oembedAlternates } from '../../oembed'
 
-export const metadata = { title: 'Board · sketchroom' }
+type Params = { params: Promise<{ roomId: string }> }
 
-export default async function BoardPage({ params }: { params: Promise<{ roomId: string }> }) {
+export async function generateMetadata({ params }: Params): Promise<Metadata> {
+  const { roomId } = await params
+  if (!isValidRoomId(roomId)) return { title: 'Not found · sketchroom' }
+  return { title: 'Board · sketchroom', robots: NOINDEX, alternates: await oembedAlternates(`/b/${roomId}`) }
+}
+
+export default async function BoardPage({ params }: Params) {
   const { roomId } = await params
   if (!isValidRoomId(roomId)) notFound()
-  return <BoardClient roomId={roomId} />
+  return <BoardLoader link={{ kind: 'room', roomId }} />
 }

@@ -1,0 +1,152 @@
+/**
+ * The shapes of sketchroom's links, shared by pages, the Share dialog and tests.
+ * A room id is the edit capability itself; a token (minted by the server) names a room
+ * it does not reveal, a mode and maybe an expiry.
+ *
+ *   /b/<roomId>        edit                    /embed/<roomId>
+ *   /v/<token>         view-only               /embed/v/<token>
+ *   /e/<token>         edit, usually expiring  /embed/e/<token>
+ */
+
+export type LinkMode = 'view' | 'edit'
+
+/** What a board page connects with: a room id, or a token the server resolves. */
+export type BoardLink =
+  | { kind: 'room'; roomId: string }
+  /** `page` is the route the token came in on (`/v/` or `/e/`). */
+  | { kind: 'token'; token: string; page: LinkMode }
+
+/**
+ * Tokens are `<payload>.<mac>`, both base64url. This only checks the outline, so a
+ * mistyped link gets a clear page without a round trip; the server decides validity.
+ */
+// Same rule as lib/roomId.ts; repeated so this module stays dependency-free.
+const ROOM_ID = /^[A-Za-z0-9_-]{1,128}$/
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{1,1024}\.[A-Za-z0-9_-]{1,256}$/
+
+export function looksLikeToken(value: string): boolean {
+  return TOKEN_PATTERN.test(value)
+}
+
+/** The name a board's WebSocket uses after `/sync/`: the room id or the token. */
+export function syncName(link: BoardLink): string {
+  return link.kind === 'room' ? link.roomId : link.token
+}
+
+/** The app page of a link: `/b/<roomId>`, `/v/<token>` or `/e/<token>`. */
+export function pagePath(link: BoardLink): string {
+  if (link.kind === 'room') return `/b/${link.roomId}`
+  return `/${link.page === 'view' ? 'v' : 'e'}/${link.token}`
+}
+
+/** The chrome-less page of a link, for iframes. */
+export function embedPath(link: BoardLink): string {
+  if (link.kind === 'room') return `/embed/${link.roomId}`
+  return `/embed/${link.page === 'view' ? 'v' : 'e'}/${link.token}`
+}
+
+/** Reads a page path back (`/b/…`, `/v/…`, `/e/…`, or their `/embed/…` forms). */
+export function parseLinkPath(pathname: string): BoardLink | null {
+  const parts = pathname.split('/').filter(Boolean)
+  const embedded = parts[0] === 'embed'
+  if (embedded) parts.shift()
+  const [head, arg, ...rest] = parts
+  if (head === undefined || rest.length) return null
+  if (arg === undefined) return embedded && ROOM_ID.test(head) ? { kind: 'room', roomId: head } : null
+  if (head === 'b' && !embedded && ROOM_ID.test(arg)) return { kind: 'room', roomId: arg }
+  if ((head === 'v' || head === 'e') && looksLikeToken(arg)) return { kind: 'token', token: arg, page: head === 'v' ? 'view' : 'edit' }
+  return null
+}
+
+// ---------------------------------------------------------------------------------------
+// Embeds
+
+/** Query options of `/embed/…` pages. */
+export interface EmbedOptions {
+  /** `readonly=1`: an edit link shown read-only (a view token is always read-only). */
+  readonly: boolean
+  /** `ui=0`: the canvas alone, no toolbars. */
+  ui: boolean
+  /** `zoom=fit`: zoom to the board's content once it has loaded. */
+  zoomToFit: boolean
+  /** `theme=light|dark`; null follows the viewer's own preference. */
+  theme: 'light' | 'dark' | null
+}
+
+export const DEFAULT_EMBED_OPTIONS: EmbedOptions = { readonly: false, ui: true, zoomToFit: false, theme: null }
+
+type SearchParamsLike = Record<string, string | string[] | undefined>
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+const TRUE_VALUES = new Set(['1', 'true', 'yes', 'on'])
+const FALSE_VALUES = new Set(['0', 'false', 'no', 'off'])
+
+/** Unknown values fall back to the defaults: an embed should render, not fail. */
+export function parseEmbedOptions(params: SearchParamsLike): EmbedOptions {
+  const readonly = first(params.readonly)
+  const ui = first(params.ui)
+  const theme = first(params.theme)
+  return {
+    readonly: readonly !== undefined && TRUE_VALUES.has(readonly),
+    ui: !(ui !== undefined && FALSE_VALUES.has(ui)),
+    zoomToFit: first(params.zoom) === 'fit',
+    theme: theme === 'light' || theme === 'dark' ? theme : null,
+  }
+}
+
+/** The query string for non-default options, `''` when there are none. */
+export function embedQuery(options: Partial<EmbedOptions>): string {
+  const params = new URLSearchParams()
+  if (options.readonly) params.set('readonly', '1')
+  if (options.ui === false) params.set('ui', '0')
+  if (options.zoomToFit) params.set('zoom', 'fit')
+  if (options.theme) params.set('theme', options.theme)
+  const query = params.toString()
+  return query ? `?${query}` : ''
+}
+
+function escapeAttribute(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+/** A ready-to-paste `<iframe>` for an absolute embed URL. */
+export function iframeSnippet(src: string, opts: { width?: number; height?: number; title?: string } = {}): string {
+  const { width = 800, height = 600, title = 'sketchroom board' } = opts
+  return (
+    `<iframe src="${escapeAttribute(src)}" width="${width}" height="${height}" ` +
+    `title="${escapeAttribute(title)}" style="border:1px solid #ddd;border-radius:8px" ` +
+    `allow="clipboard-read; clipboard-write; fullscreen" loading="lazy"></iframe>`
+  )
+}
+
+// ---------------------------------------------------------------------------------------
+// Absolute URLs
+
+interface HeadersLike {
+  get(name: string): string | null
+}
+
+/**
+ * The origin links should carry: `PUBLIC_URL` when the host set it (behind a proxy the
+ * request's own Host may be an internal name), else the request's Host.
+ */
+export function publicOrigin(publicUrl: string | undefined, headers: HeadersLike): string {
+  if (publicUrl) {
+    try {
+      return new URL(publicUrl).origin
+    } catch {
+      // A malformed PUBLIC_URL is the server's to report at start-up; links fall back to Host.
+    }
+  }
+  const proto = headers.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https' ? 'https' : 'http'
+  const host = headers.get('host') ?? 'localhost'
+  return `${proto}://${host}`
+}
+
+/** The oEmbed discovery URL for an absolute page URL. */
+export function oembedUrl(origin: string, pageUrl: string): string {
+  return `${origin}/api/oembed?url=${encodeURIComponent(pageUrl)}`
+}
