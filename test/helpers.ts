@@ -10,6 +10,7 @@ import path from 'node:path'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import pino from 'pino'
+import { afterEach } from 'vitest'
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
@@ -182,4 +183,52 @@ export function forceGc(): void {
   const gc = vm.runInNewContext('gc') as () => void
   gc()
   gc()
+}
+
+/** mulberry32: small and fast, enough to replay a fuzz run from its printed seed. */
+export function prng(seed: number) {
+  let a = seed >>> 0
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    chance: (p: number) => next() < p,
+    pick: <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)]!,
+  }
+}
+
+/**
+ * Per-file test plumbing that cleans up after every test: servers closed, clients
+ * destroyed, sockets terminated, in reverse order.
+ */
+export function testScope() {
+  const pending: Array<() => unknown> = []
+  afterEach(async () => {
+    for (const fn of pending.splice(0).reverse()) await fn()
+  })
+  const defer = (fn: () => unknown) => void pending.push(fn)
+  return {
+    defer,
+    async server(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
+      const s = await startTestServer(env, options)
+      defer(() => s.close())
+      return s
+    },
+    client(s: { wsUrl: string }, room: string): TestClient {
+      const c = connectClient(s.wsUrl, room)
+      defer(() => c.destroy())
+      return c
+    },
+    raw(s: { wsUrl: string }, room: string, options?: WebSocket.ClientOptions): RawClient {
+      const r = rawClient(`${s.wsUrl}/${room}`, options)
+      defer(() => r.ws.terminate())
+      return r
+    },
+  }
 }

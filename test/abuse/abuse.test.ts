@@ -5,7 +5,7 @@
  */
 import net from 'node:net'
 import * as encoding from 'lib0/encoding'
-import { afterEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { META_KEY, SCHEMA_KEY } from '../../lib/board'
@@ -13,22 +13,20 @@ import { presenceIdForClient } from '../../lib/presence'
 import { encodeAwareness, encodeSyncStep1, encodeUpdate } from '../../server/messages'
 import {
   connectClient,
-  rawClient,
   type RawClient,
+  rawClient,
   sleep,
   startTestServer,
   synced,
   type TestClient,
+  testScope,
   type TestServer,
   upgradeRefusal,
   waitFor,
 } from '../helpers'
 import { assertValidBoard, geoShape, noteShape, records, schema, seedBoard, textShape } from './board'
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn()
-})
+const { defer } = testScope()
 
 interface Scene {
   s: TestServer
@@ -42,10 +40,10 @@ interface Scene {
 
 async function scene(env: Record<string, string> = {}, room = 'board'): Promise<Scene> {
   const s = await startTestServer(env)
-  cleanup.push(() => s.close())
+  defer(() => s.close())
   const client = () => {
     const c = connectClient(s.wsUrl, room)
-    cleanup.push(() => c.destroy())
+    defer(() => c.destroy())
     return c
   }
   const honest = client()
@@ -64,7 +62,7 @@ async function scene(env: Record<string, string> = {}, room = 'board'): Promise<
     client,
     raw: () => {
       const r = rawClient(`${s.wsUrl}/${room}`)
-      cleanup.push(() => r.ws.terminate())
+      defer(() => r.ws.terminate())
       return r
     },
   }
@@ -73,10 +71,10 @@ async function scene(env: Record<string, string> = {}, room = 'board'): Promise<
 /** What must hold after every case. */
 async function afterCase(sc: Scene): Promise<void> {
   const other = connectClient(sc.s.wsUrl, `other-${Math.random().toString(36).slice(2, 8)}`)
-  cleanup.push(() => other.destroy())
+  defer(() => other.destroy())
   await synced(other)
   const fresh = connectClient(sc.s.wsUrl, sc.room)
-  cleanup.push(() => fresh.destroy())
+  defer(() => fresh.destroy())
   await synced(fresh)
   assertValidBoard(fresh.doc)
   expect(records(fresh.doc).has('shape:geo1')).toBe(true)
@@ -347,7 +345,7 @@ describe('floods and limits', () => {
     const statuses: number[] = []
     for (let i = 0; i < 10; i++) {
       const r = rawClient(`${sc.s.wsUrl}/flood-${i}`)
-      cleanup.push(() => r.ws.terminate())
+      defer(() => r.ws.terminate())
       statuses.push(await r.opened.then(() => 101, (err: Error) => Number(/HTTP (\d+)/.exec(err.message)?.[1] ?? 0)))
     }
     expect(statuses.filter((s) => s === 101)).toHaveLength(7)
@@ -390,7 +388,7 @@ describe('floods and limits', () => {
   test('[S50] [A37] a TCP connection that never finishes its HTTP request is dropped', async () => {
     const sc = await scene({ HANDSHAKE_TIMEOUT_MS: '500' })
     const socket = net.connect(sc.s.port, '127.0.0.1')
-    cleanup.push(() => socket.destroy())
+    defer(() => socket.destroy())
     await new Promise((resolve) => socket.once('connect', resolve))
     let answer = ''
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString()))

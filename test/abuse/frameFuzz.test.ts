@@ -9,20 +9,9 @@ import { afterAll, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { presenceIdForClient } from '../../lib/presence'
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../server/messages'
-import { connectClient, forceGc, rawClient, type RawClient, sleep, startTestServer, synced } from '../helpers'
+import { connectClient, forceGc, prng, type RawClient, rawClient, sleep, startTestServer, synced } from '../helpers'
 import { assertValidBoard, geoShape, records, seedBoard } from './board'
 
-function prng(seed: number) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: T[]) => xs[Math.floor(next() * xs.length)]! }
-}
 
 const DURATION_MS = Number(process.env.FRAME_FUZZ_MS ?? 60_000)
 

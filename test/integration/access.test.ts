@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import path from 'node:path'
-import { afterEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { encodeUpdate, encodeSyncStep1, parseMessage } from '../../server/messages'
@@ -8,19 +8,24 @@ import { SqliteStore } from '../../server/SqliteStore'
 import { sqliteFile } from '../../server/config'
 import { TokenError, TokenSigner } from '../../server/tokens'
 import { geoShape, records, seedBoard } from '../abuse/board'
-import { connectClient, rawClient, ROOT, sleep, startTestServer, synced, type TestServer, upgradeRefusal, waitFor } from '../helpers'
+import {
+  connectClient,
+  rawClient,
+  ROOT,
+  sleep,
+  startTestServer,
+  synced,
+  testScope,
+  type TestServer,
+  upgradeRefusal,
+  waitFor,
+} from '../helpers'
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn()
-})
+const scope = testScope()
+const defer = scope.defer
 
 const SECRET = 'a-test-secret-that-is-long-enough'
-async function server(env: Record<string, string> = {}): Promise<TestServer> {
-  const s = await startTestServer({ AUTH_SECRET: SECRET, ...env })
-  cleanup.push(() => s.close())
-  return s
-}
+const server = (env: Record<string, string> = {}) => scope.server({ AUTH_SECRET: SECRET, ...env })
 const api = (s: TestServer, p: string, init?: RequestInit) => fetch(`http://127.0.0.1:${s.port}${p}`, init)
 
 async function viewLink(s: TestServer, roomId: string): Promise<string> {
@@ -56,13 +61,13 @@ describe('links', () => {
   test('[S61] a view-only connection reads live but its writes are never applied, relayed or stored; it is told once', async () => {
     const s = await server()
     const editor = connectClient(s.wsUrl, 'shared-room')
-    cleanup.push(() => editor.destroy())
+    defer(() => editor.destroy())
     await synced(editor)
     seedBoard(editor.doc)
     const token = await viewLink(s, 'shared-room')
     // A raw client ignoring the UI: it sends sync step 1, then writes anyway.
     const viewer = rawClient(`${s.wsUrl}/${token}`)
-    cleanup.push(() => viewer.ws.terminate())
+    defer(() => viewer.ws.terminate())
     await viewer.opened
     viewer.send(encodeSyncStep1(Uint8Array.of(0)))
     await waitFor(() => viewer.frames.some((f) => parseMessage(f).type === 'sync-step2'), 'the board for the viewer')
@@ -92,12 +97,12 @@ describe('links', () => {
   test('[S62] a stock client with a view link sees the board live; its awareness is limited to presence and user', async () => {
     const s = await server()
     const editor = connectClient(s.wsUrl, 'view-aw')
-    cleanup.push(() => editor.destroy())
+    defer(() => editor.destroy())
     await synced(editor)
     seedBoard(editor.doc)
     const token = await viewLink(s, 'view-aw')
     const viewer = connectClient(s.wsUrl, token)
-    cleanup.push(() => viewer.destroy())
+    defer(() => viewer.destroy())
     await synced(viewer)
     expect(records(viewer.doc).has('shape:geo1')).toBe(true)
     viewer.provider.awareness.setLocalState({ user: { id: 'v', name: 'Viewer', color: '#00f' } })
@@ -118,7 +123,7 @@ describe('links', () => {
       [forged, /not valid/],
     ] as const) {
       const r = rawClient(`${s.wsUrl}/${token}`)
-      cleanup.push(() => r.ws.terminate())
+      defer(() => r.ws.terminate())
       const closed = await r.closed
       expect(closed.code).toBe(4401)
       expect(closed.reason).toMatch(reason)
@@ -134,14 +139,14 @@ describe('links', () => {
     const foreign = rawClient(url, { origin: 'https://evil.example' })
     await expect(foreign.opened).rejects.toThrow(/HTTP 403/)
     const same = rawClient(url, { origin: `http://127.0.0.1:${s.port}` })
-    cleanup.push(() => same.ws.terminate())
+    defer(() => same.ws.terminate())
     await same.opened
     const cli = rawClient(url)
-    cleanup.push(() => cli.ws.terminate())
+    defer(() => cli.ws.terminate())
     await cli.opened
     const listed = await server({ ALLOWED_ORIGINS: 'https://board.example, https://wiki.example' })
     const wiki = rawClient(`${listed.wsUrl}/x`, { origin: 'https://wiki.example' })
-    cleanup.push(() => wiki.ws.terminate())
+    defer(() => wiki.ws.terminate())
     await wiki.opened
     await expect(rawClient(`${listed.wsUrl}/x`, { origin: `http://127.0.0.1:${listed.port}` }).opened).rejects.toThrow(/HTTP 403/)
     expect((await upgradeRefusal(s.port, '/sync/..')).status).toBe(400)
@@ -185,7 +190,7 @@ describe('links', () => {
     const token = await viewLink(first, 'lasting-room')
     await first.close()
     const second = await startTestServer({ DATA_DIR: dataDir })
-    cleanup.push(() => second.close())
+    defer(() => second.close())
     expect((await api(second, `/api/tokens/${token}`)).status).toBe(200)
     const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/token.ts'), '--room', 'lasting-room', '--mode', 'view', '--ttl', '1h'], {
       cwd: ROOT,
@@ -199,7 +204,7 @@ describe('links', () => {
     expect(info.mode).toBe('view')
     expect(info.expiresAt).toBeGreaterThan(Date.now() + 50 * 60_000)
     const viewer = connectClient(second.wsUrl, minted)
-    cleanup.push(() => viewer.destroy())
+    defer(() => viewer.destroy())
     await synced(viewer)
   })
 })

@@ -1,43 +1,12 @@
 import * as encoding from 'lib0/encoding'
-import { afterEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { encodeUpdate } from '../../server/messages'
 import { SqliteStore } from '../../server/SqliteStore'
 import { sqliteFile } from '../../server/config'
-import {
-  connectClient,
-  rawClient,
-  type RawClient,
-  sleep,
-  startTestServer,
-  synced,
-  type TestClient,
-  forceGc,
-  type TestServer,
-  tempDir,
-  waitFor,
-} from '../helpers'
+import { forceGc, sleep, synced, testScope, type TestServer, waitFor } from '../helpers'
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn()
-})
-
-async function server(env: Record<string, string> = {}): Promise<TestServer> {
-  const s = await startTestServer(env)
-  cleanup.push(() => s.close())
-  return s
-}
-function client(s: TestServer, room: string): TestClient {
-  const c = connectClient(s.wsUrl, room)
-  cleanup.push(() => c.destroy())
-  return c
-}
-function raw(s: TestServer, room: string): RawClient {
-  const c = rawClient(`${s.wsUrl}/${room}`)
-  cleanup.push(() => c.ws.terminate())
-  return c
-}
+const { server, client, raw } = testScope()
 
 function frame(...parts: Array<(e: encoding.Encoder) => void>): Uint8Array {
   const e = encoding.createEncoder()

@@ -1,24 +1,10 @@
-import { afterEach, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { encodeUpdate } from '../../server/messages'
 import { geoShape, records, seedBoard } from '../abuse/board'
-import { connectClient, forceGc, rawClient, startTestServer, synced, type TestClient, type TestServer, waitFor } from '../helpers'
+import { forceGc, rawClient, startTestServer, synced, testScope, waitFor } from '../helpers'
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn()
-})
-
-async function server(env: Record<string, string>): Promise<TestServer> {
-  const s = await startTestServer(env)
-  cleanup.push(() => s.close())
-  return s
-}
-function client(s: TestServer, room: string): TestClient {
-  const c = connectClient(s.wsUrl, room)
-  cleanup.push(() => c.destroy())
-  return c
-}
+const { server, client, defer } = testScope()
 
 test('[S53] a still room goes dormant, serves joins, reconnects and cursors, and wakes on the next change', async () => {
   const s = await server({ DORMANT_AFTER_MS: '200', HEARTBEAT_INTERVAL_MS: '100' })
@@ -50,7 +36,7 @@ test('[S53] a still room goes dormant, serves joins, reconnects and cursors, and
 
   await s.close()
   const again = await startTestServer({ DATA_DIR: s.dataDir })
-  cleanup.push(() => again.close())
+  defer(() => again.close())
   const d = client(again, 'sleepy')
   await synced(d)
   for (const key of ['shape:geo1', 'shape:offline', 'shape:after']) expect(records(d.doc).has(key), key).toBe(true)
@@ -74,15 +60,15 @@ test('[S53] dormant rooms take far less memory than live ones', async () => {
   const empty = used()
   for (let i = 0; i < rooms; i++) {
     const r = rawClient(`${s.wsUrl}/mem-${i}`)
-    cleanup.push(() => r.ws.terminate())
+    defer(() => r.ws.terminate())
     await r.opened
     r.send(frame)
     sockets.push(r)
   }
-  await waitFor(() => s.sync.rooms.size === rooms && [...s.sync.rooms.values()].every((r) => r.doc.getArray('records').length === 202), 'all rooms written')
+  await waitFor(() => s.sync.rooms.size === rooms && [...s.sync.rooms.values()].every((r) => r.doc.getArray('records').length === 202), 'all rooms written', 30_000)
   forceGc()
   const live = used() - empty
-  await waitFor(() => [...s.sync.rooms.values()].every((r) => r.isDormant), 'all rooms dormant', 10_000)
+  await waitFor(() => [...s.sync.rooms.values()].every((r) => r.isDormant), 'all rooms dormant', 30_000)
   forceGc()
   const dormant = used() - empty
   console.log(`[S53] ${rooms} rooms of 200 shapes: live ${(live / rooms / 1024).toFixed(0)} KiB/room, dormant ${(dormant / rooms / 1024).toFixed(0)} KiB/room`)

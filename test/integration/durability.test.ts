@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { afterEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { loadConfig, sqliteFile } from '../../server/config'
 import { SqliteStore } from '../../server/SqliteStore'
@@ -11,18 +11,16 @@ import {
   spawnServer,
   startTestServer,
   synced,
-  type TestClient,
   tempDir,
+  type TestClient,
+  testScope,
   waitFor,
 } from '../helpers'
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn()
-})
+const { defer } = testScope()
 
 function track(c: TestClient): TestClient {
-  cleanup.push(() => c.destroy())
+  defer(() => c.destroy())
   return c
 }
 
@@ -36,7 +34,7 @@ describe('durability', () => {
   test('[S11] after kill -9 a restarted server serves every update any peer had received', async () => {
     const dataDir = tempDir()
     const first = await spawnServer({ DATA_DIR: dataDir })
-    cleanup.push(() => first.child.kill('SIGKILL'))
+    defer(() => first.child.kill('SIGKILL'))
     const url = `ws://127.0.0.1:${first.port}/sync`
     const a = track(connectClient(url, 'room-kill'))
     const b = track(connectClient(url, 'room-kill'))
@@ -71,7 +69,7 @@ describe('durability', () => {
     expect(seen.size).toBeGreaterThan(200)
 
     const second = await spawnServer({ DATA_DIR: dataDir })
-    cleanup.push(() => second.child.kill('SIGKILL'))
+    defer(() => second.child.kill('SIGKILL'))
     const restored = await fetchState(second.port, 'room-kill')
     const stored = new Set(restored.getArray<string>('log').toArray())
     const missing = [...seen].filter((v) => !stored.has(v))
@@ -81,7 +79,7 @@ describe('durability', () => {
   test('[S12] [S19] SIGTERM stores everything, closes sockets with 1001, exits 0; restart is byte-identical', async () => {
     const dataDir = tempDir()
     const first = await spawnServer({ DATA_DIR: dataDir })
-    cleanup.push(() => first.child.kill('SIGKILL'))
+    defer(() => first.child.kill('SIGKILL'))
     const url = `ws://127.0.0.1:${first.port}/sync`
     const rooms = ['room-one', 'room-two', 'room-three']
     const before = new Map<string, Uint8Array>()
@@ -100,7 +98,7 @@ describe('durability', () => {
       before.set(room, Y.encodeStateAsUpdate(await fetchState(first.port, room)))
     }
     const watcher = rawClient(`${url}/room-one`)
-    cleanup.push(() => watcher.ws.terminate())
+    defer(() => watcher.ws.terminate())
     await watcher.opened
     first.child.kill('SIGTERM')
     expect((await watcher.closed).code).toBe(1001)
@@ -108,7 +106,7 @@ describe('durability', () => {
     expect(first.output()).toMatch(/"msg":"stopped"/)
     // New connections are refused once it stops: the port is closed.
     const second = await spawnServer({ DATA_DIR: dataDir })
-    cleanup.push(() => second.child.kill('SIGKILL'))
+    defer(() => second.child.kill('SIGKILL'))
     for (const room of rooms) {
       const after = Y.encodeStateAsUpdate(await fetchState(second.port, room))
       expect(Buffer.from(after).equals(Buffer.from(before.get(room)!)), room).toBe(true)
@@ -117,7 +115,7 @@ describe('durability', () => {
 
   test('[S13] the log is compacted past COMPACT_AFTER_BYTES and on unload, content unchanged', async () => {
     const s = await startTestServer({ COMPACT_AFTER_BYTES: '4096' })
-    cleanup.push(() => s.close())
+    defer(() => s.close())
     const rows = () => {
       const db = new Database(sqliteFile({ DATA_DIR: s.dataDir }), { readonly: true })
       try {
@@ -161,7 +159,7 @@ describe('durability', () => {
       close: () => inner.close(),
     }
     const s = await startTestServer({ DATA_DIR: dir }, { store })
-    cleanup.push(() => s.close())
+    defer(() => s.close())
     const joiners = [rawClient(`${s.wsUrl}/room-fail`), rawClient(`${s.wsUrl}/room-fail`)]
     for (const j of joiners) {
       const closed = await j.closed

@@ -1,31 +1,16 @@
 /**
  * [S20] Seeded convergence fuzz. FUZZ_SEED replays a run; FUZZ_STEPS makes it longer.
  */
-import { afterEach, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { loadConfig, sqliteFile } from '../../server/config'
 import { SqliteStore } from '../../server/SqliteStore'
-import { sleep, startTestServer, type TestServer, tempDir, waitFor } from '../helpers'
+import { prng, sleep, startTestServer, tempDir, testScope, type TestServer, waitFor } from '../helpers'
 
-/** mulberry32: small, fast, good enough to replay a test from its seed. */
-function prng(seed: number) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return { next, int: (n: number) => Math.floor(next() * n), chance: (p: number) => next() < p }
-}
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn()
-})
+const { defer } = testScope()
 
 test('[S20] random edits, disconnects, delays and server restarts converge to one document, equal to the stored one', async () => {
   const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -35,7 +20,7 @@ test('[S20] random edits, disconnects, delays and server restarts converge to on
     const dataDir = tempDir()
     let server: TestServer = await startTestServer({ DATA_DIR: dataDir })
     const port = server.port
-    cleanup.push(() => server.close())
+    defer(() => server.close())
 
     // Every frame a client sends is delayed by a random few ms, in order (one TCP stream).
     class LaggyWebSocket extends WebSocket {
@@ -54,7 +39,7 @@ test('[S20] random edits, disconnects, delays and server restarts converge to on
         disableBc: true,
         maxBackoffTime: 100,
       })
-      cleanup.push(() => provider.destroy())
+      defer(() => provider.destroy())
       return { doc, provider }
     })
 

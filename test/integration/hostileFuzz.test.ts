@@ -3,27 +3,13 @@
  * into its edits. The honest clients must end with identical, valid boards.
  * HOSTILE_FUZZ_SEED replays a run; HOSTILE_FUZZ_STEPS makes it longer.
  */
-import { afterEach, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { assertValidBoard, geoShape, noteShape, records, seedBoard } from '../abuse/board'
-import { connectClient, sleep, startTestServer, synced, type TestClient, waitFor } from '../helpers'
+import { connectClient, prng, sleep, startTestServer, synced, type TestClient, testScope, waitFor } from '../helpers'
 
-function prng(seed: number) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return { next, int: (n: number) => Math.floor(next() * n) }
-}
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn()
-})
+const { defer } = testScope()
 
 test('[S52] honest clients converge to identical valid boards while a hostile client writes invalid records', async () => {
   const seed = Number(process.env.HOSTILE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -32,10 +18,10 @@ test('[S52] honest clients converge to identical valid boards while a hostile cl
   try {
     // Offences would close the hostile client; it reconnects and carries on, which is part of the test.
     const s = await startTestServer({ MAX_OFFENCES: '25' })
-    cleanup.push(() => s.close())
+    defer(() => s.close())
     const join = () => {
       const c = connectClient(s.wsUrl, 'hostile-room')
-      cleanup.push(() => c.destroy())
+      defer(() => c.destroy())
       return c
     }
     const honest: TestClient[] = [join(), join(), join()]

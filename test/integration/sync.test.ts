@@ -1,45 +1,14 @@
 import * as encoding from 'lib0/encoding'
-import { afterEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { encodeUpdate, KEEPALIVE_FRAME, parseMessage } from '../../server/messages'
 import { SqliteStore } from '../../server/SqliteStore'
 import type { Store } from '../../server/Store'
 import { sqliteFile } from '../../server/config'
-import {
-  connectClient,
-  rawClient,
-  type RawClient,
-  sleep,
-  startTestServer,
-  synced,
-  type TestClient,
-  type TestServer,
-  tempDir,
-  upgradeRefusal,
-  waitFor,
-} from '../helpers'
+import { sleep, synced, tempDir, testScope, upgradeRefusal, waitFor } from '../helpers'
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn()
-})
-
-async function server(env: Record<string, string> = {}, store?: Store): Promise<TestServer> {
-  const s = await startTestServer(env, store ? { store } : {})
-  cleanup.push(() => s.close())
-  return s
-}
-function client(s: TestServer, room: string): TestClient {
-  const c = connectClient(s.wsUrl, room)
-  cleanup.push(() => c.destroy())
-  return c
-}
-function raw(s: TestServer, room: string, options?: WebSocket.ClientOptions): RawClient {
-  const c = rawClient(`${s.wsUrl}/${room}`, options)
-  cleanup.push(() => c.ws.terminate())
-  return c
-}
+const { server, client, raw, defer } = testScope()
 
 describe('protocol', () => {
   test('[S1] stock y-websocket clients converge on concurrent edits', async () => {
@@ -118,7 +87,7 @@ describe('protocol', () => {
       disableBc: true,
       connect: true,
     })
-    cleanup.push(() => deaf.destroy())
+    defer(() => deaf.destroy())
     const watcher = client(s, 'room-hb')
     deaf.awareness.setLocalStateField('user', { name: 'Ghost' })
     await waitFor(() => watcher.provider.awareness.getStates().get(deafDoc.clientID)?.user?.name === 'Ghost', 'ghost visible')
@@ -210,7 +179,7 @@ describe('rooms', () => {
       compact: (id, s) => inner.compact(id, s),
       close: () => inner.close(),
     }
-    const s = await server({ DATA_DIR: dir }, store)
+    const s = await server({ DATA_DIR: dir }, { store })
     const clients = Array.from({ length: 8 }, () => client(s, 'room-once'))
     await synced(...clients)
     expect(loads).toBe(1)
