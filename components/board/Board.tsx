@@ -92,6 +92,26 @@ function themedUser(theme: 'light' | 'dark'): TLCurrentUser {
   })
 }
 
+/**
+ * An embed does not take the keyboard when its host page loads (autoFocus is off), so
+ * it takes it when someone uses it, and gives it back when they click in the host page.
+ */
+function focusOnUse(editor: Editor): () => void {
+  const container = editor.getContainer()
+  const focus = () => {
+    if (!editor.getIsFocused()) editor.focus()
+  }
+  const blur = () => {
+    if (editor.getIsFocused()) editor.blur()
+  }
+  container.addEventListener('pointerdown', focus)
+  window.addEventListener('blur', blur)
+  return () => {
+    container.removeEventListener('pointerdown', focus)
+    window.removeEventListener('blur', blur)
+  }
+}
+
 export interface BoardProps {
   link: BoardLink
   /** Whether this page may edit; the server enforces it for view tokens regardless. */
@@ -142,6 +162,7 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
 
   const theme = embed?.theme ?? null
   const user = useMemo(() => (theme ? themedUser(theme) : undefined), [theme])
+  const embedded = embed !== null
   const zoomToFit = embed?.zoomToFit ?? false
   const onMount = useCallback(
     (editor: Editor) => {
@@ -149,12 +170,14 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
       // Once the viewport has its size: the content is in the store already (the board
       // mounts after the first sync).
       const frame = zoomToFit ? requestAnimationFrame(() => editor.zoomToFit()) : null
+      const unfocus = embedded ? focusOnUse(editor) : () => {}
       return () => {
         if (frame !== null) cancelAnimationFrame(frame)
+        unfocus()
         unexpose()
       }
     },
-    [zoomToFit],
+    [zoomToFit, embedded],
   )
 
   if (state.status === 'loading' || !limits) {
