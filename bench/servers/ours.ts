@@ -12,7 +12,11 @@ const { loadConfig } = (await import(pathToFileURL(path.join(root, 'server/confi
 const { startServer } = (await import(pathToFileURL(path.join(root, 'server/main.ts')).href)) as typeof import('../../server/main')
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sketchroom-bench-'))
-const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' }))
+// Defaults throughout, but one: every simulated user connects from 127.0.0.1, and the
+// per-address connection limit (MAX_CONNECTIONS_PER_MINUTE) is meant for many addresses.
+const server = await startServer(
+  loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', MAX_CONNECTIONS_PER_MINUTE: '1000000' }),
+)
 serve(server.port)
 // The parent ends us with SIGTERM; the data is throwaway.
 process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }))
