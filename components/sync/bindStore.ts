@@ -125,26 +125,28 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
     // Nothing to seed or migrate in the doc: show what it has (an empty doc leaves the
     // store's own empty page, which is what an empty board looks like anyway).
     if (!docIsEmpty) loadAll()
-  } else if (initial.kind === 'older') {
-    doc.transact(() => {
-      for (const [key, { val }] of records.map) {
-        const migrated = store.schema.migratePersistedRecord(val, initial.stored, 'up')
-        if (migrated.type === 'success') records.set(key, migrated.value)
-        else console.warn('[sketchroom] could not migrate a record; leaving it as it was', { key, reason: migrated.reason })
-      }
-      meta.set(SCHEMA_KEY, ourSchema)
-    }, LOCAL_ORIGIN)
-  }
-  if (docIsEmpty) {
-    doc.transact(() => {
-      for (const record of store.allRecords()) {
-        if (isDocumentRecord(store, record)) records.set(record.id, record)
-      }
-      meta.set(SCHEMA_KEY, ourSchema)
-    }, LOCAL_ORIGIN)
   } else {
-    loadAll()
-    if (initial.kind === 'empty') doc.transact(() => meta.set(SCHEMA_KEY, ourSchema), LOCAL_ORIGIN)
+    if (initial.kind === 'older') {
+      doc.transact(() => {
+        for (const [key, { val }] of records.map) {
+          const migrated = store.schema.migratePersistedRecord(val, initial.stored, 'up')
+          if (migrated.type === 'success') records.set(key, migrated.value)
+          else console.warn('[sketchroom] could not migrate a record; leaving it as it was', { key, reason: migrated.reason })
+        }
+        meta.set(SCHEMA_KEY, ourSchema)
+      }, LOCAL_ORIGIN)
+    }
+    if (docIsEmpty) {
+      doc.transact(() => {
+        for (const record of store.allRecords()) {
+          if (isDocumentRecord(store, record)) records.set(record.id, record)
+        }
+        meta.set(SCHEMA_KEY, ourSchema)
+      }, LOCAL_ORIGIN)
+    } else {
+      loadAll()
+      if (initial.kind === 'empty') doc.transact(() => meta.set(SCHEMA_KEY, ourSchema), LOCAL_ORIGIN)
+    }
   }
 
   function loadAll() {

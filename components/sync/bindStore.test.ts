@@ -1,0 +1,67 @@
+import { createShapeId, createTLStore, defaultShapeUtils, GeoShapeUtil, type TLRecord, type TLStore } from 'tldraw'
+import { describe, expect, test } from 'vitest'
+import * as Y from 'yjs'
+import { bindStoreToDoc, recordsOf } from './bindStore'
+
+const PAGE_ID = 'page:page'
+
+/** A store as the editor leaves it on mount: the document record and one page. */
+function newStore(): TLStore {
+  const store = createTLStore({ shapeUtils: defaultShapeUtils })
+  store.put([
+    store.schema.types.document.create({ id: 'document:document' as never }) as TLRecord,
+    store.schema.types.page.create({ id: PAGE_ID as never, name: 'Page 1', index: 'a1' as never }) as TLRecord,
+  ])
+  return store
+}
+
+/** Two docs joined as if by a server. */
+function linkDocs(a: Y.Doc, b: Y.Doc) {
+  a.on('update', (update: Uint8Array, origin: unknown) => origin !== b && Y.applyUpdate(b, update, a))
+  b.on('update', (update: Uint8Array, origin: unknown) => origin !== a && Y.applyUpdate(a, update, b))
+  Y.applyUpdate(b, Y.encodeStateAsUpdate(a), a)
+  Y.applyUpdate(a, Y.encodeStateAsUpdate(b), b)
+}
+
+function geo(store: TLStore, x: number): TLRecord {
+  // The util only reads its options for defaults; no editor is needed for that.
+  const props = new GeoShapeUtil({} as never).getDefaultProps()
+  const shape = { id: createShapeId(), type: 'geo', parentId: PAGE_ID, x, y: 0, index: 'a1', props }
+  return store.schema.types.shape.create(shape as never) as TLRecord
+}
+
+describe('bindStoreToDoc, read-only', () => {
+  test('shows what writers put in the doc, live, and never writes to it', () => {
+    const writerDoc = new Y.Doc()
+    const writer = newStore()
+    bindStoreToDoc(writer, writerDoc, { onOutdated: () => undefined })
+    const first = geo(writer, 10)
+    writer.put([first])
+
+    const readerDoc = new Y.Doc()
+    linkDocs(writerDoc, readerDoc)
+    const reader = newStore()
+    const writes: Uint8Array[] = []
+    readerDoc.on('update', (update: Uint8Array, origin: unknown) => origin !== writerDoc && writes.push(update))
+    bindStoreToDoc(reader, readerDoc, { readOnly: true, onOutdated: () => undefined })
+    expect(reader.get(first.id as never)).toMatchObject({ x: 10 })
+
+    const second = geo(writer, 20)
+    writer.put([second])
+    expect(reader.get(second.id as never)).toMatchObject({ x: 20 })
+
+    // A change in the reader's own store (what a tampered editor would do) stays local.
+    reader.put([geo(reader, 30)])
+    reader.remove([first.id])
+    expect(writes).toEqual([])
+    expect(recordsOf(writerDoc).get(first.id)).toBeDefined()
+    expect(writer.get(first.id as never)).toBeDefined()
+  })
+
+  test('an empty doc is not seeded by a reader', () => {
+    const doc = new Y.Doc()
+    bindStoreToDoc(newStore(), doc, { readOnly: true, onOutdated: () => undefined })
+    expect(recordsOf(doc).map.size).toBe(0)
+    expect(doc.getMap('meta').size).toBe(0)
+  })
+})
