@@ -92,6 +92,12 @@ function themedUser(theme: 'light' | 'dark'): TLCurrentUser {
   })
 }
 
+/** Shows all of the board, but never magnified: one small sticky note stays note-sized. */
+function fitContent(editor: Editor) {
+  const bounds = editor.getCurrentPageBounds()
+  if (bounds) editor.zoomToBounds(bounds, { targetZoom: 1 })
+}
+
 /**
  * An embed does not take the keyboard when its host page loads (autoFocus is off), so
  * it takes it when someone uses it, and gives it back when they click in the host page.
@@ -169,7 +175,7 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
       const unexpose = exposeEditor(editor)
       // Once the viewport has its size: the content is in the store already (the board
       // mounts after the first sync).
-      const frame = zoomToFit ? requestAnimationFrame(() => editor.zoomToFit()) : null
+      const frame = zoomToFit ? requestAnimationFrame(() => fitContent(editor)) : null
       const unfocus = embedded ? focusOnUse(editor) : () => {}
       return () => {
         if (frame !== null) cancelAnimationFrame(frame)

@@ -6,10 +6,13 @@
  */
 export function LinkProblem({ message, embedded = false }: { message: string; embedded?: boolean }) {
   const expired = /expired/i.test(message)
+  const heading = expired ? 'This link has expired' : 'This link does not work'
+  const detail = sentence(message)
   return (
     <main className="sr-link-problem" role="alert" data-testid="link-problem">
-      <h1>{expired ? 'This link has expired' : 'This link does not work'}</h1>
-      <p>{sentence(message)}</p>
+      <h1>{heading}</h1>
+      {/* The server's reason, unless it only repeats the heading. */}
+      {detail.toLowerCase() === `${heading.toLowerCase()}.` ? null : <p>{detail}</p>}
       <p>
         {expired
           ? 'Ask whoever shared it for a new link.'

@@ -206,7 +206,7 @@ function EmbedSection({ links }: { links: ShareLinks }) {
             <textarea
               data-testid="share-snippet"
               readOnly
-              rows={3}
+              rows={4}
               value={snippet}
               onFocus={(e) => e.currentTarget.select()}
               aria-label="Embed code"
