@@ -94,6 +94,7 @@ export class RoomManager {
         this.rooms.delete(room.id)
         this.unloads.delete(room.id)
         this.lifecycle.unloaded?.(room)
+        this.roomOptions.store.forget?.(room.id)
       })
     this.unloads.set(room.id, done)
     await done

@@ -1,5 +1,7 @@
 import fs from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
+import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import * as Y from 'yjs'
 import type { Store, StoredRoom } from './Store'
@@ -17,29 +19,49 @@ import type { Store, StoredRoom } from './Store'
  */
 export class SqliteStore implements Store {
   private readonly db: Database.Database
-  private readonly insert: Database.Statement<[string, Uint8Array]>
-  private readonly select: Database.Statement<[string], { data: Uint8Array }>
+  private readonly insert: Database.Statement<[string, number, Uint8Array]>
+  private readonly select: Database.Statement<[string], { seq: number; data: Uint8Array }>
+  private readonly lastSeq: Database.Statement<[string], { seq: number | null }>
   private readonly replace: (roomId: string, state: Uint8Array) => void
+  /** Next log position per room this process has touched (one process writes a SQLite file). */
+  private readonly nextSeq = new Map<string, number>()
+  private readonly checkpointer: Worker | null
 
-  constructor(options: { file: string }) {
+  constructor(options: { file: string; checkpointIntervalMs?: number }) {
     fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true })
     this.db = new Database(options.file)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = NORMAL')
+    // A checkpoint that lets the WAL start over also trims the file back to this size.
+    this.db.pragma('journal_size_limit = 16777216')
+    // In WAL mode with synchronous=NORMAL only checkpoints fsync. Done on the event loop
+    // they stall every room for up to ~100 ms, so a worker thread with its own connection
+    // does them instead, and this connection never checkpoints by itself.
+    const interval = options.checkpointIntervalMs ?? 250
+    if (interval > 0) {
+      this.db.pragma('wal_autocheckpoint = 0')
+      this.checkpointer = startCheckpointer(path.resolve(options.file), interval)
+    } else {
+      this.checkpointer = null
+    }
+    // One b-tree keyed by (room, seq): an append touches one leaf page, where a rowid table
+    // plus an index plus AUTOINCREMENT's counter touched three or four.
     this.db.exec(`
-      CREATE TABLE IF NOT EXISTS room_updates (
-        id   INTEGER PRIMARY KEY AUTOINCREMENT,
-        room TEXT NOT NULL,
-        data BLOB NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS room_updates_room ON room_updates (room, id);
+      CREATE TABLE IF NOT EXISTS room_log (
+        room TEXT    NOT NULL,
+        seq  INTEGER NOT NULL,
+        data BLOB    NOT NULL,
+        PRIMARY KEY (room, seq)
+      ) WITHOUT ROWID;
     `)
-    this.insert = this.db.prepare('INSERT INTO room_updates (room, data) VALUES (?, ?)')
-    this.select = this.db.prepare('SELECT data FROM room_updates WHERE room = ? ORDER BY id')
-    const remove = this.db.prepare('DELETE FROM room_updates WHERE room = ?')
+    this.insert = this.db.prepare('INSERT INTO room_log (room, seq, data) VALUES (?, ?, ?)')
+    this.select = this.db.prepare('SELECT seq, data FROM room_log WHERE room = ? ORDER BY seq')
+    this.lastSeq = this.db.prepare('SELECT max(seq) AS seq FROM room_log WHERE room = ?')
+    const remove = this.db.prepare('DELETE FROM room_log WHERE room = ?')
     this.replace = this.db.transaction((roomId: string, state: Uint8Array) => {
       remove.run(roomId)
-      this.insert.run(roomId, state)
+      this.insert.run(roomId, 0, state)
+      this.nextSeq.set(roomId, 1)
     })
   }
 
@@ -51,19 +73,61 @@ export class SqliteStore implements Store {
       bytes += r.data.length
       return new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength)
     })
+    this.nextSeq.set(roomId, rows[rows.length - 1]!.seq + 1)
     const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
     return { update, entries: rows.length, bytes }
   }
 
   async append(roomId: string, update: Uint8Array): Promise<void> {
-    this.insert.run(roomId, update)
+    let seq = this.nextSeq.get(roomId)
+    if (seq === undefined) seq = (this.lastSeq.get(roomId)?.seq ?? -1) + 1
+    this.insert.run(roomId, seq, update)
+    this.nextSeq.set(roomId, seq + 1)
   }
 
   async compact(roomId: string, state: Uint8Array): Promise<void> {
     this.replace(roomId, state)
   }
 
-  async close(): Promise<void> {
-    if (this.db.open) this.db.close()
+  /** Forgets per-room bookkeeping of a room that is no longer loaded. */
+  forget(roomId: string): void {
+    this.nextSeq.delete(roomId)
   }
+
+  async close(): Promise<void> {
+    await this.checkpointer?.terminate()
+    if (this.db.open) {
+      // Fold the WAL into the database file, so a stopped server leaves one tidy file.
+      this.db.pragma('wal_checkpoint(TRUNCATE)')
+      this.db.close()
+    }
+  }
+}
+
+/** A worker thread that checkpoints the WAL of `file` every `intervalMs`. */
+function startCheckpointer(file: string, intervalMs: number): Worker {
+  const modulePath = createRequire(import.meta.url).resolve('better-sqlite3')
+  const worker = new Worker(
+    `
+    const { workerData } = require('node:worker_threads')
+    const Database = require(workerData.modulePath)
+    const db = new Database(workerData.file)
+    db.pragma('busy_timeout = 1000')
+    setInterval(() => {
+      try {
+        // PASSIVE never blocks the writer; it copies what it can and lets the WAL restart.
+        db.pragma('wal_checkpoint(PASSIVE)')
+      } catch {
+        // Busy now; the next round catches up.
+      }
+    }, workerData.intervalMs)
+    `,
+    { eval: true, workerData: { file, modulePath, intervalMs } },
+  )
+  worker.on('error', (err) => {
+    // Without checkpoints the WAL grows until restart; say so loudly rather than silently.
+    console.error(`sketchroom: the SQLite checkpoint worker for ${file} failed: ${err.message}`)
+  })
+  worker.unref()
+  return worker
 }

@@ -13,6 +13,8 @@ export interface Store {
   /** Replaces the room's log by one snapshot, atomically: a crash leaves the old log or the new snapshot. */
   compact(roomId: string, state: Uint8Array): Promise<void>
   close(): Promise<void>
+  /** Drops any per-room bookkeeping once the room is unloaded (optional). */
+  forget?(roomId: string): void
 }
 
 export interface StoredRoom {

@@ -119,7 +119,7 @@ describe('durability', () => {
     const rows = () => {
       const db = new Database(sqliteFile({ DATA_DIR: s.dataDir }), { readonly: true })
       try {
-        return (db.prepare('SELECT count(*) AS n FROM room_updates WHERE room = ?').get('room-compact') as { n: number }).n
+        return (db.prepare('SELECT count(*) AS n FROM room_log WHERE room = ?').get('room-compact') as { n: number }).n
       } finally {
         db.close()
       }
