@@ -1,6 +1,9 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
+  // The same `@/…` imports as the app (tsconfig paths), so components can be unit tested.
+  resolve: { alias: { '@': fileURLToPath(new URL('.', import.meta.url)) } },
   test: {
     include: ['{server,lib,components,test}/**/*.test.{ts,tsx}'],
     exclude: ['node_modules/**', '.next/**'],

@@ -65,3 +65,47 @@ describe('bindStoreToDoc, read-only', () => {
     expect(doc.getMap('meta').size).toBe(0)
   })
 })
+
+describe('bindStoreToDoc, schemas and bad records', () => {
+  test('a board written by a newer schema: the client is told to reload and writes nothing', () => {
+    const doc = new Y.Doc()
+    const newer = newStore().schema.serialize()
+    doc.getMap('meta').set('schema', { ...newer, sequences: { ...newer.sequences, 'com.tldraw.shape': 999 } })
+    const before = Y.encodeStateAsUpdate(doc)
+    const store = newStore()
+    let told = 0
+    bindStoreToDoc(store, doc, { onOutdated: () => told++ })
+    store.put([geo(store, 5)])
+    expect(told).toBe(1)
+    expect(Y.encodeStateAsUpdate(doc)).toEqual(before)
+  })
+
+  test('an invalid record from the doc is skipped; the valid ones and later changes still sync', () => {
+    const writerDoc = new Y.Doc()
+    const writer = newStore()
+    bindStoreToDoc(writer, writerDoc, { onOutdated: () => undefined })
+    const good = geo(writer, 1)
+    writer.put([good])
+    // What a broken peer (or a server that did not validate) could leave in the doc.
+    const bad = { ...geo(writer, 2), x: 'not a number' }
+    recordsOf(writerDoc).set(bad.id, bad as never)
+
+    const readerDoc = new Y.Doc()
+    linkDocs(writerDoc, readerDoc)
+    const reader = newStore()
+    const warn = console.warn
+    const warnings: unknown[] = []
+    console.warn = (...args: unknown[]) => warnings.push(args)
+    try {
+      bindStoreToDoc(reader, readerDoc, { onOutdated: () => undefined })
+      expect(reader.get(good.id as never)).toBeDefined()
+      expect(reader.get(bad.id as never)).toBeUndefined()
+      const later = geo(writer, 3)
+      writer.put([later])
+      expect(reader.get(later.id as never)).toMatchObject({ x: 3 })
+    } finally {
+      console.warn = warn
+    }
+    expect(warnings.length).toBeGreaterThan(0)
+  })
+})

@@ -5,10 +5,10 @@ import { YKeyValue } from 'y-utility/y-keyvalue'
 /** Transaction origin of writes made by this binding, so its own changes are not re-applied. */
 export const LOCAL_ORIGIN = Symbol('sketchroom-local')
 
-export const RECORDS_KEY = 'records'
-export const META_KEY = 'meta'
-export const SCHEMA_KEY = 'schema'
-export const TITLE_KEY = 'title'
+import { META_KEY, RECORDS_KEY, SCHEMA_KEY } from '@/lib/board'
+
+// Where a board lives in its Y.Doc; the server's validator reads the same places.
+export { META_KEY, RECORDS_KEY, SCHEMA_KEY, TITLE_KEY } from '@/lib/board'
 
 export type RecordsKV = YKeyValue<TLRecord>
 
