@@ -5,7 +5,7 @@ import { CloseCode } from '../lib/protocol'
 import { PRESENCE_FIELD, USER_FIELD } from '../lib/presence'
 import { BoardRules, type BoardWatcher, LOADING } from './BoardRules'
 import type { Connection } from './Connection'
-import { type FanOutCodec, fanOut, type Outgoing } from './fanOut'
+import { type FanOutCodec, fanOut } from './fanOut'
 import { SyncError } from './errors'
 import {
   type AwarenessEntry,
@@ -30,6 +30,8 @@ export interface RoomOptions {
   compactAfterBytes: number
   compactAfterEntries: number
   observeAppendSeconds?: (seconds: number) => void
+  /** A busy room sends at most this often (ms); 0 sends at the end of every event-loop turn. */
+  flushIntervalMs?: number
   /**
    * Hears this room's local changes so other instances can get them (the Bus). Updates are
    * reported once stored; awareness entries as they are relayed.
@@ -114,12 +116,6 @@ const updateCodec: FanOutCodec<Uint8Array> = {
   frame: encodeUpdate,
 }
 
-/** Awareness entries are concatenated as they are, never decoded. */
-const awarenessCodec: FanOutCodec<Uint8Array[]> = {
-  leaf: (items) => items,
-  combine: (a, b) => a.concat(b),
-  frame: encodeAwareness,
-}
 
 const EMPTY_STATE_VECTOR = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0
 
@@ -516,15 +512,29 @@ export class Room {
     return (this.awarenessFrameCache = encodeAwareness(entries))
   }
 
+  /**
+   * The first change after a quiet spell goes out at the end of this event-loop turn; while
+   * changes keep coming, a room sends at most every `flushIntervalMs`, so each send to each
+   * peer carries several of them (one system call per peer per flush is what costs).
+   */
   private requestFlush(): void {
     if (this.flushRequested) return
     this.flushRequested = true
-    this.options.requestFlush(this)
+    const wait = this.lastFlushAt + (this.options.flushIntervalMs ?? 0) - Date.now()
+    if (wait <= 0) {
+      this.options.requestFlush(this)
+      return
+    }
+    const timer = setTimeout(() => this.options.requestFlush(this), wait)
+    timer.unref()
   }
+
+  private lastFlushAt = 0
 
   /** Stores and sends what this turn produced. Flushes run one after another. */
   flush(): Promise<void> {
     this.flushRequested = false
+    this.lastFlushAt = Date.now()
     const updates = this.pendingUpdates
     const awareness = this.pendingAwareness
     const afterAppend = this.afterAppend
@@ -593,10 +603,21 @@ export class Room {
     fanOut(outgoing, this.connections, updateCodec as FanOutCodec<unknown>, sendFrame)
   }
 
+  /**
+   * One frame with every changed awareness entry, to every peer. A sender's own entry rides
+   * along in a frame it gets anyway, and y-protocols ignores a client's own state at the
+   * same clock, so that costs bytes, never a send; a peer that sent everything in the batch
+   * gets nothing. (Updates, which Yjs would apply again, never go back to their sender.)
+   */
   private broadcastAwareness(pending: Map<number, { bytes: Uint8Array; from: Connection | null }>): void {
-    const outgoing: Outgoing<Connection>[] = []
-    for (const p of pending.values()) outgoing.push({ from: p.from, item: p.bytes })
-    fanOut(outgoing, this.connections, awarenessCodec as FanOutCodec<unknown>, sendFrame)
+    const entries: Uint8Array[] = []
+    let onlySender: Connection | null | undefined
+    for (const p of pending.values()) {
+      entries.push(p.bytes)
+      onlySender = onlySender === undefined || onlySender === p.from ? p.from : null
+    }
+    const frame = encodeAwareness(entries)
+    for (const conn of this.connections) if (conn !== onlySender) conn.send(frame)
   }
 
   /** Replaces the stored log by one snapshot of the document. */

@@ -18,6 +18,8 @@ export interface SyncServerOptions {
   heartbeatIntervalMs: number
   compactAfterBytes: number
   compactAfterEntries?: number
+  /** A busy room sends at most this often, batching what arrives meanwhile (default 16 ms). */
+  flushIntervalMs?: number
   /** A room whose document has not changed this long keeps only its encoded state (default 30 s). */
   dormantAfterMs?: number
   /** Grace period before an empty room is unloaded (default 1 s). */
@@ -79,6 +81,7 @@ export class SyncServer {
         compactAfterBytes: options.compactAfterBytes,
         compactAfterEntries: options.compactAfterEntries ?? 10_000,
         observeAppendSeconds: options.observeAppendSeconds,
+        flushIntervalMs: options.flushIntervalMs ?? 16,
         replicate: options.replicate,
         rules: options.rules,
         limits: options.limits,

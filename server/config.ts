@@ -48,6 +48,7 @@ const schema = z.object({
     .default('*')
     .transform((v) => v.split(/[\s,]+/).filter(Boolean))
     .pipe(z.array(z.string().regex(/^(\*|'self'|'none'|https?:\/\/[^\s;,']+)$/, "each entry must be *, 'self', 'none' or an origin"))),
+  FLUSH_INTERVAL_MS: int(0, 1000).default(16),
   DORMANT_AFTER_MS: int(0, 86_400_000).default(30_000),
   MAX_DOC_BYTES: int(1024).default(32 * MiB),
   MAX_RECORD_BYTES: int(256).default(256 * 1024),

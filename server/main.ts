@@ -76,6 +76,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     compactAfterBytes: config.COMPACT_AFTER_BYTES,
     dormantAfterMs: config.DORMANT_AFTER_MS,
+    flushIntervalMs: config.FLUSH_INTERVAL_MS,
     unloadDelayMs: options.unloadDelayMs,
     observeAppendSeconds: metrics.observeAppendSeconds,
     rules: new BoardRules({ maxRecordBytes: config.MAX_RECORD_BYTES }),
