@@ -159,7 +159,7 @@ export class Room {
   private docChanges = 0
   private logEntries = 0
   private logBytes = 0
-  private watcher: BoardWatcher | null
+  private watcher: BoardWatcher | null = null
   /** Store writes in flight; a room does not go dormant under them. */
   private storing = 0
   /** Set while the doc holds structs whose dependencies have not arrived. */
@@ -169,7 +169,6 @@ export class Room {
     readonly id: string,
     private readonly options: RoomOptions,
   ) {
-    this.watcher = null
     this.attach(new Y.Doc())
   }
 
@@ -666,11 +665,5 @@ export class Room {
     this.state = 'failed'
     this.options.log.error({ err: error.cause ?? error, room: this.id }, error.message)
     for (const conn of this.connections) conn.close(CloseCode.InternalError, error.message)
-  }
-
-  get awarenessCount(): number {
-    let n = 0
-    for (const s of this.awareness.values()) if (s.bytes) n++
-    return n
   }
 }

@@ -8,9 +8,4 @@ export class Stats {
   bytesIn = 0
   bytesOut = 0
   connectionsOpened = 0
-  closedByReason = new Map<string, number>()
-
-  countClose(reason: string): void {
-    this.closedByReason.set(reason, (this.closedByReason.get(reason) ?? 0) + 1)
-  }
 }

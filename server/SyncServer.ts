@@ -209,7 +209,6 @@ export class SyncServer {
         this.connections.delete(conn)
         const closeCode = conn.closeCode ?? code
         const closeReason = conn.closeReason || reason
-        stats.countClose(String(closeCode))
         log.info(
           {
             room: roomId,

@@ -3,14 +3,8 @@ import { CloseCode } from '../lib/protocol'
 /** Why the server refused something. Each reason maps to one close code. */
 export const SyncErrorReason = {
   malformed: CloseCode.Malformed,
-  tooBig: CloseCode.TooBig,
   limit: CloseCode.LimitReached,
-  rateLimited: CloseCode.RateLimited,
-  handshakeTimeout: CloseCode.Malformed,
-  loadFailed: CloseCode.InternalError,
   storeFailed: CloseCode.InternalError,
-  slowConsumer: CloseCode.Policy,
-  shuttingDown: CloseCode.GoingAway,
 } as const
 export type SyncErrorReason = keyof typeof SyncErrorReason
 

@@ -159,8 +159,6 @@ export function encodeAwarenessRemoval(clientId: number, clock: number): Uint8Ar
 /** An empty awareness update: a harmless frame that keeps an idle client's watchdog fed. */
 export const KEEPALIVE_FRAME: Uint8Array = encodeAwareness([])
 
-export const QUERY_AWARENESS_FRAME: Uint8Array = Uint8Array.of(MessageType.QueryAwareness)
-
 export function encodePermissionDenied(reason: string): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, MessageType.Auth)
