@@ -106,3 +106,22 @@ export function answer(handlers: Record<string, (msg: Envelope) => unknown>): vo
   // SIGTERM from the parent: leave now (the parent does not wait for a graceful close).
   process.on('SIGTERM', () => process.exit(0))
 }
+
+/** Runs a bench entry point; Ctrl-C, exit or failure takes every child down with it. */
+export function runBenchMain(main: () => Promise<void>): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      killAllChildren()
+      process.exit(130)
+    })
+  }
+  process.on('exit', killAllChildren)
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err)
+      killAllChildren()
+      process.exit(1)
+    },
+  )
+}

@@ -17,9 +17,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { type Child, killAllChildren, spawnChild } from './child'
+import { type Child, runBenchMain, spawnChild } from './child'
 import type { AddRequest, WindowReport } from './loadgen'
-import { fmtInt, fmtMs, manyRoomsPlan, type Settings, type StepResult } from './scenarios'
+import { fmtInt, fmtMs, judgeStep, logStep, manyRoomsPlan, type Settings, type StepResult } from './scenarios'
 import type { ServerStats } from './servers/harness'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -34,18 +34,6 @@ async function startInstance(script: string, env: Record<string, string> = {}): 
   const child = spawnChild(path.join(HERE, script), { env: { ...process.env, ...env } })
   const { port } = await child.once<{ port: number }>('ready', 30_000)
   return { child, url: `ws://127.0.0.1:${port}`, stats: () => child.request<ServerStats>('stats') }
-}
-
-function percentile(hist: number[], q: number): number {
-  const total = hist.reduce((a, b) => a + b, 0)
-  if (total === 0) return Infinity
-  const target = Math.ceil(total * q)
-  let seen = 0
-  for (let i = 0; i < hist.length; i++) {
-    seen += hist[i]!
-    if (seen >= target) return i
-  }
-  return hist.length - 1
 }
 
 export interface MultiResult {
@@ -77,35 +65,12 @@ export async function steppedOver(label: string, instances: Instance[], settings
       await new Promise((r) => setTimeout(r, settings.measureMs))
       const reports = await Promise.all(gens.map((g) => g.request<WindowReport>('window-end')))
       const after = await cpu()
-      const seconds = reports[0]!.seconds
-      const hist = reports[0]!.hist.map((_, i) => reports.reduce((sum, r) => sum + r.hist[i]!, 0))
-      const delivered = reports.reduce((a, r) => a + r.delivered, 0)
-      const expected = reports.reduce((a, r) => a + r.expected, 0)
-      const disconnects = reports.reduce((a, r) => a + r.disconnects, 0)
-      const lateTicks = reports.reduce((a, r) => a + r.lateTicks, 0)
-      const result: StepResult = {
-        load,
-        deliveriesPerSec: delivered / seconds,
-        p99: percentile(hist, 0.99),
-        arrival: expected === 0 ? 0 : delivered / expected,
-        disconnects,
-        serverCpu: after.reduce((sum, a, i) => sum + ((a.cpuUs - before[i]!.cpuUs) / 1000 / (a.wallMs - before[i]!.wallMs)) * 100, 0),
-        serverLoopMaxMs: Math.max(...after.map((a) => a.loopMaxMs)),
-        genCpu: reports.map((r) => (r.cpuMs / 1000 / seconds) * 100),
-        lateTicks,
-        generatorBound: lateTicks > 0.01 * reports.reduce((a, r) => a + r.sent, 0),
-        pass: false,
-      }
-      result.pass = result.p99 <= 100 && result.arrival >= 0.95 && disconnects === 0
-      settings.log(
-        `  ${label.padEnd(12)} rooms=${String(load).padStart(4)}  ${fmtInt(result.deliveriesPerSec).padStart(8)} deliveries/s  ` +
-          `p99 ${fmtMs(result.p99).padStart(7)}  arrived ${(result.arrival * 100).toFixed(1).padStart(5)}%  ` +
-          `server CPU ${result.serverCpu.toFixed(0).padStart(3)}% (loop stall ≤${fmtMs(result.serverLoopMaxMs)})  ` +
-          `gen CPU ${result.genCpu.map((c) => c.toFixed(0)).join('/')}%  load avg ${os.loadavg()[0]!.toFixed(1)}` +
-          (disconnects ? `  DISCONNECTS ${disconnects}` : '') +
-          (result.generatorBound ? '  GENERATOR-BOUND' : '') +
-          (result.pass ? '' : '  FAIL'),
-      )
+      const result = judgeStep(load, reports, {
+        // Summed over instances (% of one core).
+        cpuPercent: after.reduce((sum, a, i) => sum + ((a.cpuUs - before[i]!.cpuUs) / 1000 / (a.wallMs - before[i]!.wallMs)) * 100, 0),
+        loopMaxMs: Math.max(...after.map((a) => a.loopMaxMs)),
+      })
+      logStep(settings, `${label.padEnd(12)} rooms=`, result)
       return result
     }
     for (const step of plan.steps) {
@@ -212,20 +177,4 @@ async function main(): Promise<void> {
   )
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      killAllChildren()
-      process.exit(130)
-    })
-  }
-  process.on('exit', killAllChildren)
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err)
-      killAllChildren()
-      process.exit(1)
-    },
-  )
-}
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) runBenchMain(main)

@@ -13,7 +13,7 @@
  *   BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   extra node flags for the servers
  */
 import os from 'node:os'
-import { killAllChildren } from './child'
+import { killAllChildren, runBenchMain } from './child'
 import {
   bigRoomPlan,
   coldLoad,
@@ -174,20 +174,4 @@ async function main(): Promise<void> {
   }
 }
 
-// Ctrl-C: take every child down with us.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    killAllChildren()
-    process.exit(130)
-  })
-}
-process.on('exit', killAllChildren)
-
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err)
-    killAllChildren()
-    process.exit(1)
-  },
-)
+runBenchMain(main)

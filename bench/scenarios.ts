@@ -54,6 +54,48 @@ export async function startServerChild(kind: ServerKind): Promise<RunningServer>
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * One measured step from the generators' window reports and the server CPU over the same
+ * window: deliveries, p99 of the summed latency histograms, arrival, and the pass rule
+ * (p99 ≤ 100 ms, ≥ 95 % arrived, no disconnects).
+ */
+export function judgeStep(load: number, reports: WindowReport[], server: { cpuPercent: number; loopMaxMs: number }): StepResult {
+  const seconds = reports[0]!.seconds
+  const hist = reports[0]!.hist.map((_, i) => reports.reduce((sum, r) => sum + r.hist[i]!, 0))
+  const delivered = reports.reduce((a, r) => a + r.delivered, 0)
+  const expected = reports.reduce((a, r) => a + r.expected, 0)
+  const disconnects = reports.reduce((a, r) => a + r.disconnects, 0)
+  const lateTicks = reports.reduce((a, r) => a + r.lateTicks, 0)
+  const p99 = percentile(hist, 0.99)
+  const arrival = expected === 0 ? 0 : delivered / expected
+  return {
+    load,
+    deliveriesPerSec: delivered / seconds,
+    p99,
+    arrival,
+    disconnects,
+    serverCpu: server.cpuPercent,
+    serverLoopMaxMs: server.loopMaxMs,
+    genCpu: reports.map((r) => (r.cpuMs / 1000 / seconds) * 100),
+    lateTicks,
+    generatorBound: lateTicks > 0.01 * reports.reduce((a, r) => a + r.sent, 0),
+    pass: p99 <= 100 && arrival >= 0.95 && disconnects === 0,
+  }
+}
+
+/** One line per step: `prefix` names the server and the load's unit. */
+export function logStep(settings: Settings, prefix: string, r: StepResult): void {
+  settings.log(
+    `  ${prefix}${String(r.load).padStart(4)}  ` +
+      `${fmtInt(r.deliveriesPerSec).padStart(8)} deliveries/s  p99 ${fmtMs(r.p99).padStart(7)}  ` +
+      `arrived ${(r.arrival * 100).toFixed(1).padStart(5)}%  server CPU ${r.serverCpu.toFixed(0).padStart(3)}% (loop stall ≤${fmtMs(r.serverLoopMaxMs)})  ` +
+      `gen CPU ${r.genCpu.map((c) => c.toFixed(0)).join('/')}%  load avg ${os.loadavg()[0]!.toFixed(1)}` +
+      (r.disconnects ? `  DISCONNECTS ${r.disconnects}` : '') +
+      (r.lateTicks ? `  generator late ${r.lateTicks}x` : '') +
+      (r.pass ? '' : '  FAIL'),
+  )
+}
+
 export interface StepResult {
   load: number
   deliveriesPerSec: number
@@ -118,35 +160,11 @@ export async function stepped(
       await sleep(settings.measureMs)
       const reports = await Promise.all(gens.map((g) => g.request<WindowReport>('window-end')))
       const after = await server.stats()
-      const seconds = reports[0]!.seconds
-      const hist = reports[0]!.hist.map((_, i) => reports.reduce((sum, r) => sum + r.hist[i]!, 0))
-      const delivered = reports.reduce((a, r) => a + r.delivered, 0)
-      const expected = reports.reduce((a, r) => a + r.expected, 0)
-      const disconnects = reports.reduce((a, r) => a + r.disconnects, 0)
-      const lateTicks = reports.reduce((a, r) => a + r.lateTicks, 0)
-      const result: StepResult = {
-        load,
-        deliveriesPerSec: delivered / seconds,
-        p99: percentile(hist, 0.99),
-        arrival: expected === 0 ? 0 : delivered / expected,
-        disconnects,
-        serverCpu: ((after.cpuUs - before.cpuUs) / 1000 / (after.wallMs - before.wallMs)) * 100,
-        serverLoopMaxMs: after.loopMaxMs,
-        genCpu: reports.map((r) => (r.cpuMs / 1000 / seconds) * 100),
-        lateTicks,
-        generatorBound: lateTicks > 0.01 * reports.reduce((a, r) => a + r.sent, 0),
-        pass: false,
-      }
-      result.pass = result.p99 <= 100 && result.arrival >= 0.95 && disconnects === 0
-      settings.log(
-        `  ${kind.name.padEnd(10)} ${plan.label}=${String(load).padStart(4)}  ` +
-          `${fmtInt(result.deliveriesPerSec).padStart(8)} deliveries/s  p99 ${fmtMs(result.p99).padStart(7)}  ` +
-          `arrived ${(result.arrival * 100).toFixed(1).padStart(5)}%  server CPU ${result.serverCpu.toFixed(0).padStart(3)}% (loop stall ≤${fmtMs(result.serverLoopMaxMs)})  ` +
-          `gen CPU ${result.genCpu.map((c) => c.toFixed(0)).join('/')}%  load avg ${os.loadavg()[0]!.toFixed(1)}` +
-          (disconnects ? `  DISCONNECTS ${disconnects}` : '') +
-          (lateTicks ? `  generator late ${lateTicks}x` : '') +
-          (result.pass ? '' : '  FAIL'),
-      )
+      const result = judgeStep(load, reports, {
+        cpuPercent: ((after.cpuUs - before.cpuUs) / 1000 / (after.wallMs - before.wallMs)) * 100,
+        loopMaxMs: after.loopMaxMs,
+      })
+      logStep(settings, `${kind.name.padEnd(10)} ${plan.label}=`, result)
       return result
     }
     for (const step of plan.steps) {
