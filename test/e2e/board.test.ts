@@ -8,14 +8,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { newRoomId } from '../../lib/roomId'
 import {
+  type AppServer,
+  drawRectangle,
   ensureProductionBuild,
   foreignRequests,
   hasChromium,
+  hasShape,
   launchChromium,
   recordRequests,
   screenshotPages,
+  shapeIds,
   startAppServer,
-  type AppServer,
 } from './harness'
 
 const MAX_ASSET_BYTES = 256 * 1024
@@ -54,34 +57,6 @@ describe.skipIf(!hasChromium)('board in two browsers', () => {
     await page.waitForFunction(() => Boolean(window.editor), null, { timeout: 60_000 })
     await page.evaluate((n) => window.editor!.user.updateUserPreferences({ name: n }), name)
     return { name, context, page }
-  }
-
-  const shapeIds = (page: Page): Promise<string[]> =>
-    page.evaluate(() =>
-      window
-        .editor!.getCurrentPageShapes()
-        .map((s): string => s.id)
-        .sort(),
-    )
-  const hasShape = (page: Page, id: string) =>
-    page.waitForFunction((shapeId) => Boolean(window.editor!.getShape(shapeId as never)), id, { timeout: 20_000 })
-
-  /** Draws a rectangle with the rectangle tool and the mouse; returns its id. */
-  async function drawRectangle(page: Page, x: number, y: number): Promise<string> {
-    const before = new Set(await shapeIds(page))
-    await page.locator('.tl-canvas').click({ position: { x: 640, y: 780 }, force: true }).catch(() => undefined)
-    await page.keyboard.press('Escape')
-    await page.keyboard.press('r')
-    await page.mouse.move(x, y)
-    await page.mouse.down()
-    await page.mouse.move(x + 60, y + 40, { steps: 4 })
-    await page.mouse.move(x + 120, y + 80, { steps: 4 })
-    await page.mouse.up()
-    await page.keyboard.press('Escape')
-    const after = await shapeIds(page)
-    const added = after.filter((id) => !before.has(id))
-    expect(added).toHaveLength(1)
-    return added[0]!
   }
 
   beforeAll(async () => {

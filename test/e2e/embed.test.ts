@@ -10,40 +10,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core'
 import { newRoomId } from '../../lib/roomId'
 import { TokenSigner } from '../../server/tokens'
-import { ensureProductionBuild, hasChromium, launchChromium, screenshotPages, startAppServer, type AppServer } from './harness'
+import {
+  type AppServer,
+  drawRectangle,
+  ensureProductionBuild,
+  hasChromium,
+  hasShape,
+  launchChromium,
+  screenshotPages,
+  shapeIds,
+  startAppServer,
+  waitForEditor,
+} from './harness'
 
 const AUTH_SECRET = 'e2e-embed-secret-0123456789abcdef'
-
-/** Anything with a `window.editor` to ask: a page or a frame inside one. */
-type Target = Page | Frame
-
-const shapeIds = (target: Target): Promise<string[]> =>
-  target.evaluate(() =>
-    window
-      .editor!.getCurrentPageShapes()
-      .map((s): string => s.id)
-      .sort(),
-  )
-const hasShape = (target: Target, id: string) =>
-  target.waitForFunction((shapeId) => Boolean(window.editor?.getShape(shapeId as never)), id, { timeout: 20_000 })
-const waitForEditor = (target: Target) => target.waitForFunction(() => Boolean(window.editor), null, { timeout: 60_000 })
-
-/** Draws a rectangle with the mouse in a page's own board; returns its id. */
-async function drawRectangle(page: Page, x: number, y: number): Promise<string> {
-  const before = new Set(await shapeIds(page))
-  await page.locator('.tl-canvas').click({ position: { x: 640, y: 780 }, force: true }).catch(() => undefined)
-  await page.keyboard.press('Escape')
-  await page.keyboard.press('r')
-  await page.mouse.move(x, y)
-  await page.mouse.down()
-  await page.mouse.move(x + 60, y + 40, { steps: 4 })
-  await page.mouse.move(x + 120, y + 80, { steps: 4 })
-  await page.mouse.up()
-  await page.keyboard.press('Escape')
-  const added = (await shapeIds(page)).filter((id) => !before.has(id))
-  expect(added).toHaveLength(1)
-  return added[0]!
-}
 
 /** A page on another origin that frames what it is given: the "someone else's site". */
 async function startHostSite(frames: Record<string, string>): Promise<{ origin: string; close(): Promise<void> }> {

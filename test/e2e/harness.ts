@@ -7,7 +7,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core'
+import { expect } from 'vitest'
 import { loadConfig } from '../../server/config'
 import { startServer, type RunningServer } from '../../server/main'
 
@@ -40,18 +41,41 @@ function newestMtime(p: string): number {
 export function ensureProductionBuild(): number {
   if (useDevServer) return 0
   const buildId = path.join(ROOT, '.next', 'BUILD_ID')
-  const built = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0
-  const changed = Math.max(...BUILD_INPUTS.map((s) => newestMtime(path.join(ROOT, s))))
-  if (built !== 0 && built >= changed) return 0
-  const started = Date.now()
-  const nextBin = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next')
-  const result = spawnSync(process.execPath, [nextBin, 'build'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-    env: { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
-  })
-  if (result.status !== 0) throw new Error(`next build failed with status ${result.status}`)
-  return Date.now() - started
+  const isCurrent = () => {
+    const built = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0
+    const changed = Math.max(...BUILD_INPUTS.map((s) => newestMtime(path.join(ROOT, s))))
+    return built !== 0 && built >= changed
+  }
+  if (isCurrent()) return 0
+  // Suites run in parallel workers: one builds, the others wait and then find it current.
+  const lock = path.join(ROOT, '.next-build.lock')
+  const pause = new Int32Array(new SharedArrayBuffer(4))
+  for (;;) {
+    try {
+      fs.mkdirSync(lock)
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      // A lock left by a killed build would otherwise block every later run.
+      if (Date.now() - fs.statSync(lock).mtimeMs > 15 * 60_000) fs.rmSync(lock, { recursive: true, force: true })
+      Atomics.wait(pause, 0, 0, 500)
+      if (isCurrent()) return 0
+    }
+  }
+  try {
+    if (isCurrent()) return 0
+    const started = Date.now()
+    const nextBin = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next')
+    const result = spawnSync(process.execPath, [nextBin, 'build'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
+    })
+    if (result.status !== 0) throw new Error(`next build failed with status ${result.status}`)
+    return Date.now() - started
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true })
+  }
 }
 
 export interface AppServer {
@@ -131,4 +155,35 @@ export async function screenshotPages(name: string, pages: Page[]): Promise<void
       page.screenshot({ path: path.join(SCREENSHOT_DIR, `${safe}-${i}.png`) }).catch(() => undefined),
     ),
   )
+}
+
+/** Anything with a `window.editor` to ask: a page or a frame inside one. */
+export type Target = Page | Frame
+
+export const shapeIds = (target: Target): Promise<string[]> =>
+  target.evaluate(() =>
+    window
+      .editor!.getCurrentPageShapes()
+      .map((s): string => s.id)
+      .sort(),
+  )
+export const hasShape = (target: Target, id: string) =>
+  target.waitForFunction((shapeId) => Boolean(window.editor?.getShape(shapeId as never)), id, { timeout: 20_000 })
+export const waitForEditor = (target: Target) => target.waitForFunction(() => Boolean(window.editor), null, { timeout: 60_000 })
+
+/** Draws a rectangle with the mouse in a page's own board; returns its id. */
+export async function drawRectangle(page: Page, x: number, y: number): Promise<string> {
+  const before = new Set(await shapeIds(page))
+  await page.locator('.tl-canvas').click({ position: { x: 640, y: 780 }, force: true }).catch(() => undefined)
+  await page.keyboard.press('Escape')
+  await page.keyboard.press('r')
+  await page.mouse.move(x, y)
+  await page.mouse.down()
+  await page.mouse.move(x + 60, y + 40, { steps: 4 })
+  await page.mouse.move(x + 120, y + 80, { steps: 4 })
+  await page.mouse.up()
+  await page.keyboard.press('Escape')
+  const added = (await shapeIds(page)).filter((id) => !before.has(id))
+  expect(added).toHaveLength(1)
+  return added[0]!
 }
