@@ -40,6 +40,10 @@ export class RedisBus implements Bus {
   private readonly reconnectListeners: Array<() => void> = []
   /** Whether `sub` has been ready before: a later ready is a reconnection. */
   private wasReady = false
+  private pubWasReady = false
+  /** An outage ended on either connection; listeners run once both are back and subscribed. */
+  private healPending = false
+  private resubscribed: Promise<void> = Promise.resolve()
   private closed = false
 
   constructor(private readonly options: RedisBusOptions) {
@@ -61,6 +65,14 @@ export class RedisBus implements Bus {
     }
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.receive(channel, message))
     this.sub.on('ready', () => this.ready())
+    this.pub.on('ready', () => {
+      const reconnected = this.pubWasReady
+      this.pubWasReady = true
+      if (!reconnected) return
+      // Messages published while `pub` was down were dropped: peers must be asked again.
+      this.healPending = true
+      void this.resubscribed.then(() => this.healIfBothReady())
+    })
   }
 
   /** Connects both clients; rejects if Redis cannot be reached now (start-up should fail loudly). */
@@ -128,7 +140,7 @@ export class RedisBus implements Bus {
     const reconnected = this.wasReady
     this.wasReady = true
     const channels = [...this.handlers.keys()].map((t) => this.channel(t))
-    const resubscribed =
+    this.resubscribed =
       channels.length > 0
         ? this.sub.subscribe(...channels).then(
             () => undefined,
@@ -136,10 +148,20 @@ export class RedisBus implements Bus {
           )
         : Promise.resolve()
     if (!reconnected) return
+    this.healPending = true
     // Listeners ask peers for what was missed, so they must be listening first.
-    void resubscribed.then(() => {
-      for (const listener of this.reconnectListeners) listener()
-    })
+    void this.resubscribed.then(() => this.healIfBothReady())
+  }
+
+  /**
+   * Runs the reconnect listeners once per outage, when both connections are back: their
+   * questions to peers are publishes, which `pub` would drop while still reconnecting.
+   * If `pub` is the later one, its own ready event calls this again.
+   */
+  private healIfBothReady(): void {
+    if (!this.healPending || this.closed || this.pub.status !== 'ready' || this.sub.status !== 'ready') return
+    this.healPending = false
+    for (const listener of this.reconnectListeners) listener()
   }
 }
 
