@@ -117,6 +117,18 @@ const updateCodec: FanOutCodec<Uint8Array> = {
 }
 
 
+/** Whether a transaction added structs (Yjs's own test before it encodes an update). */
+function changedClocks(tr: Y.Transaction): boolean {
+  for (const [client, clock] of tr.afterState) if (tr.beforeState.get(client) !== clock) return true
+  return false
+}
+
+/**
+ * Rooms up to this size get each update as its own frame; bigger ones get merged frames.
+ * Measured: Y.mergeUpdates of two shape updates takes ~22 µs, a send ~1.5 µs.
+ */
+const MERGE_UPDATES_ABOVE_PEERS = 16
+
 const EMPTY_STATE_VECTOR = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0
 
 /**
@@ -157,6 +169,8 @@ export class Room {
   private awarenessFrameCache: Uint8Array | null = null
 
   private docChanges = 0
+  /** The state vector before the first transaction since it was last cleared (Yjs computes it anyway). */
+  private stateBeforeApply: Map<number, number> | null = null
   private logEntries = 0
   private logBytes = 0
   private watcher: BoardWatcher | null = null
@@ -183,11 +197,17 @@ export class Room {
   }
 
   private attach(doc: Y.Doc): void {
-    doc.on('update', () => {
+    // Yjs encodes every transaction for 'update' listeners; we only need to know whether
+    // one changed anything, which is the test Yjs itself uses before encoding.
+    doc.on('afterTransactionCleanup', (tr: Y.Transaction) => {
+      if (tr.deleteSet.clients.size === 0 && !changedClocks(tr)) return
       this.docChanges++
       this.lastDocActivity = Date.now()
       this.fullStateFrame = null
       this.stateVectorFrame = null
+    })
+    doc.on('beforeTransaction', (tr: Y.Transaction) => {
+      this.stateBeforeApply ??= tr.beforeState
     })
     this.liveDoc = doc
     this.watcher = this.options.rules ? this.options.rules.watch(doc) : null
@@ -348,10 +368,12 @@ export class Room {
     const update = received.byteOffset === 0 && received.buffer.byteLength === received.length ? received : received.slice()
     const store = this.doc.store
     const wasPending = this.pending !== null
-    // Only needed on the slow path, but it must be taken before applying.
-    const before = this.watcher || wasPending ? Y.encodeStateVector(this.doc) : null
     const changesBefore = this.docChanges
+    this.stateBeforeApply = null
     Y.applyUpdate(this.doc, update, conn)
+    // The state before this update, for the slow paths below (encoded only when one is taken).
+    const beforeState = this.stateBeforeApply ?? new Map<number, number>()
+    const before = () => Y.encodeStateVector(beforeState)
 
     const violations = this.watcher?.take() ?? []
     if (violations.length > 0) {
@@ -365,14 +387,14 @@ export class Room {
     const isPending = store.pendingStructs !== null || store.pendingDs !== null
     if (isPending) {
       // Held back (corrections included) until the missing changes arrive.
-      if (!this.pending) this.startPending(conn, before!)
+      if (!this.pending) this.startPending(conn, before())
     } else if (wasPending) {
       // Completed what was waiting: send everything since it started.
       this.pendingUpdates.push({ update: Y.encodeStateAsUpdate(this.doc, this.endPending()), from: null, remote: false })
     } else if (violations.length > 0) {
       // Send what actually changed, sender included, so reverted content never leaves the
       // server and everyone converges on the valid state.
-      this.pendingUpdates.push({ update: Y.encodeStateAsUpdate(this.doc, before!), from: null, remote: false })
+      this.pendingUpdates.push({ update: Y.encodeStateAsUpdate(this.doc, before()), from: null, remote: false })
     } else if (this.docChanges !== changesBefore) {
       // The fast path: relay and store the bytes as received.
       this.pendingUpdates.push({ update, from: conn, remote: false })
@@ -597,7 +619,20 @@ export class Room {
     }
   }
 
+  /**
+   * In a room of a few peers, updates go out as they came, one frame each: a peer's frames
+   * of one turn leave in one write anyway (see WriteBatch), and merging two updates costs
+   * about as much as a dozen sends. In a big room the merge tree keeps a flush to a few
+   * frames per peer.
+   */
   private broadcastUpdates(updates: PendingUpdate[]): void {
+    if (updates.length === 1 || this.connections.size <= MERGE_UPDATES_ABOVE_PEERS) {
+      const frames = updates.map((u) => encodeUpdate(u.update))
+      for (const conn of this.connections) {
+        for (let i = 0; i < updates.length; i++) if (updates[i]!.from !== conn) conn.send(frames[i]!)
+      }
+      return
+    }
     const outgoing = updates.map((u) => ({ from: u.from, item: u.update }))
     fanOut(outgoing, this.connections, updateCodec as FanOutCodec<unknown>, sendFrame)
   }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { CloseCode } from '../lib/protocol'
-import { Connection, type SyncSocket } from './Connection'
+import { type Corkable, Connection, type SyncSocket, WriteBatch } from './Connection'
 import { SyncError } from './errors'
 import { KEEPALIVE_FRAME } from './messages'
 import type { BoardRules } from './BoardRules'
@@ -67,6 +67,7 @@ export class SyncServer {
   private readonly connections = new Set<Connection>()
   private readonly dirtyRooms = new Set<Room>()
   private flushScheduled = false
+  private readonly writes = new WriteBatch()
   private readonly heartbeat: NodeJS.Timeout
   private nextConnectionId = 1
   private closing = false
@@ -107,13 +108,15 @@ export class SyncServer {
   }
 
   /** Takes an upgraded socket for a (valid) room id. Messages are held until the room is loaded. */
-  accept(socket: SyncSocket, roomId: string, meta: { ip?: string; readOnly?: boolean } = {}): SocketEvents {
+  accept(socket: SyncSocket, roomId: string, meta: { ip?: string; readOnly?: boolean; transport?: Corkable } = {}): SocketEvents {
     const { log } = this.options
     const stats = this.stats
     const conn = new Connection(socket, roomId, this.nextConnectionId++, {
       maxBufferedBytes: this.options.maxBufferedBytes,
       stats: this.stats,
       log,
+      batch: this.writes,
+      transport: meta.transport,
     })
     conn.readOnly = meta.readOnly ?? false
     this.connections.add(conn)

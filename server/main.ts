@@ -214,7 +214,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           ws.close(CloseCode.Unauthorized, refusal)
           return
         }
-        const events = syncServer.accept(ws, roomId, { ip, readOnly: grant.mode === 'view' })
+        const events = syncServer.accept(ws, roomId, { ip, readOnly: grant.mode === 'view', transport: socket })
         ws.on('message', (data: Buffer, isBinary: boolean) => events.message(data, isBinary))
         ws.on('pong', () => events.pong())
         ws.on('close', (code: number, reason: Buffer) => events.close(code, reason.toString()))

@@ -133,6 +133,44 @@ describe('protocol', () => {
     expect(a.frames.slice(before).map((f) => parseMessage(f).type)).toEqual([])
   })
 
+  test.each([5, 20])('[S5] in a room of %i peers, updates sent together reach every other peer and never their sender', async (peers) => {
+    // A long flush interval gathers the round's updates into one flush: rooms of up to 16
+    // peers get them as separate frames, bigger rooms merged. Either way: all, no echo.
+    const s = await server({ FLUSH_INTERVAL_MS: '300' })
+    const clients = Array.from({ length: peers }, () => raw(s, `room-together-${peers}`))
+    await Promise.all(clients.map((c) => c.opened))
+    const received = clients.map(() => new Y.Doc())
+    const sendItem = (i: number, item: string) => {
+      const doc = new Y.Doc()
+      doc.clientID = 1000 * peers + i
+      doc.getArray('items').push([item])
+      clients[i]!.send(encodeUpdate(Y.encodeStateAsUpdate(doc)))
+    }
+    const readAll = () =>
+      clients.forEach((c, i) => {
+        for (const frame of c.frames.splice(0)) {
+          const message = parseMessage(frame)
+          if (message.type === 'sync-update' || message.type === 'sync-step2') Y.applyUpdate(received[i]!, message.update)
+        }
+      })
+    // Peer 0 opens a flush window; everyone's item lands in the next flush together.
+    sendItem(0, 'opener')
+    await sleep(20)
+    clients.forEach((_, i) => i > 0 && sendItem(i, `item-${i}`))
+    await waitFor(() => {
+      readAll()
+      return received.every((doc) => doc.getArray('items').length === peers - 1)
+    }, 'every peer to hold every other peer\'s item')
+    await sleep(400)
+    readAll()
+    received.forEach((doc, i) => {
+      const items = doc.getArray<string>('items').toArray()
+      expect(items).not.toContain(i === 0 ? 'opener' : `item-${i}`)
+      const expected = clients.map((_, j) => (j === 0 ? 'opener' : `item-${j}`)).filter((_, j) => j !== i)
+      expect(items.sort()).toEqual(expected.sort())
+    })
+  })
+
   test('[S6] unknown message types are ignored and the connection stays usable', async () => {
     const s = await server()
     const a = raw(s, 'room-unknown')
