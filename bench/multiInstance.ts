@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { type Child, runBenchMain, spawnChild } from './child'
 import type { AddRequest, WindowReport } from './loadgen'
-import { fmtInt, fmtMs, judgeStep, logStep, manyRoomsPlan, type Settings, type StepResult } from './scenarios'
+import { fmtInt, fmtMs, judgeStep, logStep, manyRoomsPlan, ourNodeFlags, type Settings, type StepResult } from './scenarios'
 import type { ServerStats } from './servers/harness'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -31,7 +31,7 @@ interface Instance {
 }
 
 async function startInstance(script: string, env: Record<string, string> = {}): Promise<Instance> {
-  const child = spawnChild(path.join(HERE, script), { env: { ...process.env, ...env } })
+  const child = spawnChild(path.join(HERE, script), { env: { ...process.env, ...env }, execArgv: ourNodeFlags() })
   const { port } = await child.once<{ port: number }>('ready', 30_000)
   return { child, url: `ws://127.0.0.1:${port}`, stats: () => child.request<ServerStats>('stats') }
 }

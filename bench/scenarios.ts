@@ -2,6 +2,7 @@
  * The four scenarios. Each gets a freshly started server child and returns one figure
  * plus the details needed to trust it (CPU of server and generators, p99, arrival).
  */
+import fs from 'node:fs'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import path from 'node:path'
@@ -19,10 +20,21 @@ export interface ServerKind {
   name: 'ours' | 'reference' | 'hocuspocus'
   script: string
   framing: Framing
+  /** Node flags the server is run with outside the bench. */
+  nodeFlags?: string[]
+}
+
+/**
+ * The Node flags of `npm run sync` (and `npm start`) in the measured tree's package.json,
+ * e.g. `--max-semi-space-size=64`: the bench runs our server as users run it.
+ */
+export function ourNodeFlags(root = process.env.BENCH_OURS_DIR ?? path.join(HERE, '..')): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  return pkg.scripts.sync!.split(/\s+/).filter((word) => /^--[a-z-]+=/.test(word))
 }
 
 export const SERVERS: ServerKind[] = [
-  { name: 'ours', script: 'servers/ours.ts', framing: 'yws' },
+  { name: 'ours', script: 'servers/ours.ts', framing: 'yws', nodeFlags: ourNodeFlags() },
   { name: 'reference', script: 'servers/reference.ts', framing: 'yws' },
   { name: 'hocuspocus', script: 'servers/hocuspocus.ts', framing: 'hocus' },
 ]
@@ -47,7 +59,7 @@ export async function startServerChild(kind: ServerKind): Promise<RunningServer>
   // --expose-gc lets idle memory force a collection; it costs nothing otherwise.
   // BENCH_SERVER_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)
-  const child = spawnChild(path.join(HERE, kind.script), { execArgv: ['--expose-gc', ...extra] })
+  const child = spawnChild(path.join(HERE, kind.script), { execArgv: ['--expose-gc', ...(kind.nodeFlags ?? []), ...extra] })
   const { port } = await child.once<{ port: number }>('ready', 30_000)
   return { child, url: `ws://127.0.0.1:${port}`, stats: () => child.request<ServerStats>('stats') }
 }
@@ -203,7 +215,7 @@ export async function stepped(
 }
 
 export function manyRoomsPlan(settings: Settings, run: string) {
-  const counts = settings.steps ?? (settings.quick ? [2, 6, 12] : [2, 4, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128])
+  const counts = settings.steps ?? (settings.quick ? [2, 6, 12] : [2, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 56, 64, 72, 80, 88, 96, 112, 128])
   return {
     label: 'rooms',
     awarenessHz: 20,
