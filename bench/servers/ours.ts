@@ -12,10 +12,19 @@ const { loadConfig } = (await import(pathToFileURL(path.join(root, 'server/confi
 const { startServer } = (await import(pathToFileURL(path.join(root, 'server/main.ts')).href)) as typeof import('../../server/main')
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sketchroom-bench-'))
-// Defaults throughout, but one: every simulated user connects from 127.0.0.1, and the
-// per-address connection limit (MAX_CONNECTIONS_PER_MINUTE) is meant for many addresses.
+// Defaults throughout, but two limits that are policy, not capacity: every simulated user
+// connects from 127.0.0.1, and the per-address limit (MAX_CONNECTIONS_PER_MINUTE) is meant
+// for many addresses; the big room goes past the default 250 people per board
+// (MAX_ROOM_CONNECTIONS), as a deployment expecting such boards would set it.
 const server = await startServer(
-  loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', MAX_CONNECTIONS_PER_MINUTE: '1000000' }),
+  loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    MAX_CONNECTIONS_PER_MINUTE: '1000000',
+    MAX_ROOM_CONNECTIONS: '1000',
+  }),
 )
 serve(server.port)
 // The parent ends us with SIGTERM; the data is throwaway.
