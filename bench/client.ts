@@ -240,9 +240,7 @@ async function main() {
         ({ batch, rotation }) => {
           const e = window.editor!
           const ids = [...e.getCurrentPageShapeIds()].sort().slice(0, batch)
-          const els = ids.map((id) =>
-            document.querySelector<HTMLElement>(`.tl-shape[data-shape-id="${id}"]:not(.tl-shape-background)`),
-          )
+          const els = ids.map((id) => document.querySelector<HTMLElement>(`.tl-shape[data-shape-id="${id}"]:not(.tl-shape-background)`))
           const before = els.map((el) => el?.style.transform)
           window.__remote = new Promise((resolve) => {
             let i = 0
@@ -282,7 +280,13 @@ async function main() {
       )
       const done = await viewer.page.evaluate(() => window.__remote!)
       const received = await viewer.page.evaluate(() => window.__lastBigMessage ?? 0)
-      const row = { total: done.frame - w.t, updated: w.updated - w.t, sent: w.sent - w.t, received: received - w.t, store: done.store - w.t }
+      const row = {
+        total: done.frame - w.t,
+        updated: w.updated - w.t,
+        sent: w.sent - w.t,
+        received: received - w.t,
+        store: done.store - w.t,
+      }
       remote.push(row)
       loads.push(load())
       console.log(
@@ -293,17 +297,59 @@ async function main() {
 
     const table = (name: string, xs: number[]) =>
       `| ${name.padEnd(58)} | ${String(median(xs)).padStart(6)} | ${String(Math.min(...xs)).padStart(6)} | ${String(Math.max(...xs)).padStart(6)} |`
-    console.log(`\nsketchroom client (Chromium ${browser.version()}, production build), ${RUNS} runs each, ms; 1-min load ${loads[0]}–${loads.at(-1)} on ${os.cpus().length} cores\n`)
+    console.log(
+      `\nsketchroom client (Chromium ${browser.version()}, production build), ${RUNS} runs each, ms; 1-min load ${loads[0]}–${loads.at(-1)} on ${os.cpus().length} cores\n`,
+    )
     console.log(`| ${'measure'.padEnd(58)} | ${'median'.padStart(6)} | ${'min'.padStart(6)} | ${'max'.padStart(6)} |`)
     console.log(`|${'-'.repeat(60)}|${'-'.repeat(8)}|${'-'.repeat(8)}|${'-'.repeat(8)}|`)
-    console.log(table(`open a board of ${SHAPES} shapes → all rendered (painted)`, open.map((r) => r.total)))
-    console.log(table(`  of which: editor mounted`, open.map((r) => r.editor)))
-    console.log(table(`  of which: all ${SHAPES} in the store`, open.map((r) => r.store)))
-    console.log(table(`remote batch of ${BATCH} changed shapes → applied, painted`, remote.map((r) => r.total)))
-    console.log(table(`  of which: writer's tldraw update done`, remote.map((r) => r.updated)))
-    console.log(table(`  of which: writer's Yjs update sent`, remote.map((r) => r.sent)))
-    console.log(table(`  of which: viewer received it`, remote.map((r) => r.received)))
-    console.log(table(`  of which: all ${BATCH} in the viewer's store`, remote.map((r) => r.store)))
+    console.log(
+      table(
+        `open a board of ${SHAPES} shapes → all rendered (painted)`,
+        open.map((r) => r.total),
+      ),
+    )
+    console.log(
+      table(
+        `  of which: editor mounted`,
+        open.map((r) => r.editor),
+      ),
+    )
+    console.log(
+      table(
+        `  of which: all ${SHAPES} in the store`,
+        open.map((r) => r.store),
+      ),
+    )
+    console.log(
+      table(
+        `remote batch of ${BATCH} changed shapes → applied, painted`,
+        remote.map((r) => r.total),
+      ),
+    )
+    console.log(
+      table(
+        `  of which: writer's tldraw update done`,
+        remote.map((r) => r.updated),
+      ),
+    )
+    console.log(
+      table(
+        `  of which: writer's Yjs update sent`,
+        remote.map((r) => r.sent),
+      ),
+    )
+    console.log(
+      table(
+        `  of which: viewer received it`,
+        remote.map((r) => r.received),
+      ),
+    )
+    console.log(
+      table(
+        `  of which: all ${BATCH} in the viewer's store`,
+        remote.map((r) => r.store),
+      ),
+    )
   } finally {
     finished = true
     await browser.close()

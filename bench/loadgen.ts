@@ -11,16 +11,7 @@
 import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
 import { answer } from './child'
-import {
-  authFrame,
-  awarenessFrame,
-  awarenessJson,
-  type Framing,
-  RecordWriter,
-  scanFrame,
-  syncStep1Frame,
-  updateFrame,
-} from './wire'
+import { authFrame, awarenessFrame, awarenessJson, type Framing, RecordWriter, scanFrame, syncStep1Frame, updateFrame } from './wire'
 
 export interface ClientSpec {
   room: string

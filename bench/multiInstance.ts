@@ -57,7 +57,8 @@ export async function steppedOver(label: string, instances: Instance[], settings
     let nextGen = 0
     const steps: StepResult[] = []
     let best: StepResult | null = null
-    const cpu = async () => (await Promise.all(instances.map((s) => s.stats()))).map((s) => ({ cpuUs: s.cpuUs, wallMs: s.wallMs, loopMaxMs: s.loopMaxMs }))
+    const cpu = async () =>
+      (await Promise.all(instances.map((s) => s.stats()))).map((s) => ({ cpuUs: s.cpuUs, wallMs: s.wallMs, loopMaxMs: s.loopMaxMs }))
     const measure = async (load: number): Promise<StepResult> => {
       await new Promise((r) => setTimeout(r, settings.warmupMs))
       const before = await cpu()
@@ -77,7 +78,8 @@ export async function steppedOver(label: string, instances: Instance[], settings
       // Per generator, per instance: the new clients of this step.
       const perGen = gens.map(() => instances.map((): AddRequest['clients'] => []))
       for (const [room, size] of Object.entries(step.rooms)) {
-        for (let peer = present[room] ?? 0; peer < size; peer++) perGen[nextGen++ % gens.length]![peer % instances.length]!.push({ room, peer })
+        for (let peer = present[room] ?? 0; peer < size; peer++)
+          perGen[nextGen++ % gens.length]![peer % instances.length]!.push({ room, peer })
         present[room] = size
       }
       await Promise.all(
@@ -87,7 +89,14 @@ export async function steppedOver(label: string, instances: Instance[], settings
             if (clients.length === 0) continue
             await g.request(
               'add',
-              { url: inst.url, framing: 'yws', clients, roomSizes: step.rooms, awarenessHz: plan.awarenessHz, updateHz: plan.updateHz } satisfies AddRequest,
+              {
+                url: inst.url,
+                framing: 'yws',
+                clients,
+                roomSizes: step.rooms,
+                awarenessHz: plan.awarenessHz,
+                updateHz: plan.updateHz,
+              } satisfies AddRequest,
               120_000,
             )
           }
@@ -148,7 +157,11 @@ function describe(r: MultiResult): string {
 async function main(): Promise<void> {
   const env = process.env
   const quick = env.BENCH_QUICK === '1'
-  const steps = env.BENCH_STEPS ? env.BENCH_STEPS.split(',').map(Number).filter((n) => n > 0) : undefined
+  const steps = env.BENCH_STEPS
+    ? env.BENCH_STEPS.split(',')
+        .map(Number)
+        .filter((n) => n > 0)
+    : undefined
   const settings: Settings = {
     quick,
     generators: Math.max(1, Number(env.BENCH_GENERATORS ?? 2) || 2),

@@ -52,6 +52,11 @@ for (const file of process.argv.slice(2)) {
     pkg.set(group, (pkg.get(group) ?? 0) + us / 1000)
   }
   const top = (m: Map<string, number>, n: number) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, ms]) => `  ${ms.toFixed(0).padStart(7)} ms ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
-  console.log(`${file}: ${total.toFixed(0)} ms wall\nby package:\n${top(pkg, 12).join('\n')}\nby function (self):\n${top(fn, 25).join('\n')}\nby function (inclusive):\n${top(inclusive, 40).join('\n')}\n`)
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, ms]) => `  ${ms.toFixed(0).padStart(7)} ms ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
+  console.log(
+    `${file}: ${total.toFixed(0)} ms wall\nby package:\n${top(pkg, 12).join('\n')}\nby function (self):\n${top(fn, 25).join('\n')}\nby function (inclusive):\n${top(inclusive, 40).join('\n')}\n`,
+  )
 }

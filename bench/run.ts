@@ -37,7 +37,10 @@ type Scenario = (typeof SCENARIOS)[number]
 const env = process.env
 const quick = env.BENCH_QUICK === '1'
 const repeat = Math.max(1, Number(env.BENCH_REPEAT ?? 1) || 1)
-const only = (env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+const only = (env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean)
 // Not a per-server scenario: our server alone, one process beside two instances on PostgreSQL + Redis.
 const MULTI = 'multi-instance'
 const includeMulti = only.length === 0 || only.includes(MULTI)
@@ -48,7 +51,11 @@ if (unknown.length) {
   console.error(`BENCH_ONLY: unknown ${unknown.join(', ')}; use ${[...SCENARIOS, ...SERVERS.map((k) => k.name)].join(', ')}`)
   process.exit(2)
 }
-const scenarios = onlyScenarios.length ? SCENARIOS.filter((s) => onlyScenarios.includes(s)) : only.length && includeMulti ? [] : [...SCENARIOS]
+const scenarios = onlyScenarios.length
+  ? SCENARIOS.filter((s) => onlyScenarios.includes(s))
+  : only.length && includeMulti
+    ? []
+    : [...SCENARIOS]
 const servers = onlyServers.length ? SERVERS.filter((k) => onlyServers.includes(k.name)) : SERVERS
 
 const settings: Settings = {
@@ -120,7 +127,14 @@ function table(): string {
   const header = ['scenario', 'ours', 'reference', 'hocuspocus', 'ours/ref', 'ours/hocus']
   const rows = Object.entries(figures).map(([row, byServer]) => {
     const m = (s: string) => (byServer[s] ? median(byServer[s]!) : undefined)
-    return [row, formatValue(row, m('ours')), formatValue(row, m('reference')), formatValue(row, m('hocuspocus')), ratio(m('ours'), m('reference')), ratio(m('ours'), m('hocuspocus'))]
+    return [
+      row,
+      formatValue(row, m('ours')),
+      formatValue(row, m('reference')),
+      formatValue(row, m('hocuspocus')),
+      ratio(m('ours'), m('reference')),
+      ratio(m('ours'), m('hocuspocus')),
+    ]
   })
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`

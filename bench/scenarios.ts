@@ -190,14 +190,18 @@ export async function stepped(
       try {
         await Promise.all(
           gens.map((g, i) =>
-            g.request('add', {
-              url: server.url,
-              framing: kind.framing,
-              clients: perGen[i]!,
-              roomSizes: step.rooms,
-              awarenessHz: plan.awarenessHz,
-              updateHz: plan.updateHz,
-            } satisfies AddRequest, 120_000),
+            g.request(
+              'add',
+              {
+                url: server.url,
+                framing: kind.framing,
+                clients: perGen[i]!,
+                roomSizes: step.rooms,
+                awarenessHz: plan.awarenessHz,
+                updateHz: plan.updateHz,
+              } satisfies AddRequest,
+              120_000,
+            ),
           ),
         )
         result = await measure(step.load)
@@ -207,7 +211,9 @@ export async function stepped(
       } catch (err) {
         // A server too swamped to answer its stats or to take the new clients fails the
         // step; what it passed before still counts.
-        settings.log(`  ${kind.name.padEnd(10)} ${plan.label}=${String(step.load).padStart(4)}  FAIL: ${err instanceof Error ? err.message : String(err)}`)
+        settings.log(
+          `  ${kind.name.padEnd(10)} ${plan.label}=${String(step.load).padStart(4)}  FAIL: ${err instanceof Error ? err.message : String(err)}`,
+        )
         break
       }
       steps.push(result)
@@ -223,7 +229,8 @@ export async function stepped(
 }
 
 export function manyRoomsPlan(settings: Settings, run: string) {
-  const counts = settings.steps ?? (settings.quick ? [2, 6, 12] : [2, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 56, 64, 72, 80, 88, 96, 112, 128])
+  const counts =
+    settings.steps ?? (settings.quick ? [2, 6, 12] : [2, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 56, 64, 72, 80, 88, 96, 112, 128])
   return {
     label: 'rooms',
     awarenessHz: 20,

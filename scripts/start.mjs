@@ -23,7 +23,11 @@ const changed = Math.max(...sources.map((s) => newestMtime(path.join(root, s))))
 if (built === 0 || changed > built) {
   console.log(built === 0 ? 'sketchroom: no build yet; building the app (once)…' : 'sketchroom: sources changed; rebuilding the app…')
   const nextBin = path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next')
-  const result = spawnSync(process.execPath, [nextBin, 'build'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } })
+  const result = spawnSync(process.execPath, [nextBin, 'build'], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+  })
   if (result.status !== 0) {
     console.error('sketchroom: the build failed; see the output above')
     process.exit(result.status ?? 1)

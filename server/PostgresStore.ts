@@ -148,10 +148,7 @@ export class PostgresStore implements SharedStore {
         [roomId],
       )
       const headSeq = Number(head.rows[0]!.seq)
-      const { rows } = await client.query<{ data: Buffer }>(
-        `SELECT data FROM ${this.updates} WHERE room = $1 ORDER BY seq`,
-        [roomId],
-      )
+      const { rows } = await client.query<{ data: Buffer }>(`SELECT data FROM ${this.updates} WHERE room = $1 ORDER BY seq`, [roomId])
       // The log may hold entries from other instances that `state` lacks: fold them in.
       const doc = new Y.Doc()
       try {

@@ -144,7 +144,9 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     if (!link || link.room !== room) return
     this.links.delete(room.id)
     this.options.store?.forget(room.id)
-    this.options.bus.unsubscribe(link.topic).catch((err: unknown) => this.options.log.warn({ err, room: room.id }, 'bus unsubscribe failed'))
+    this.options.bus
+      .unsubscribe(link.topic)
+      .catch((err: unknown) => this.options.log.warn({ err, room: room.id }, 'bus unsubscribe failed'))
   }
 
   // --- RoomReplication -----------------------------------------------------------------

@@ -116,7 +116,6 @@ const updateCodec: FanOutCodec<Uint8Array> = {
   frame: encodeUpdate,
 }
 
-
 /** Whether a transaction added structs (Yjs's own test before it encodes an update). */
 function changedClocks(tr: Y.Transaction): boolean {
   for (const [client, clock] of tr.afterState) if (tr.beforeState.get(client) !== clock) return true

@@ -23,8 +23,15 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
     test('appended updates load back merged, per room, after reopening', async () => {
       const { store, reopen } = await open()
       const doc = new Y.Doc()
-      for (let i = 0; i < 10; i++) await store.append('room-a', update(doc, (d) => d.getArray('a').push([i])))
-      await store.append('room-b', update(new Y.Doc(), (d) => d.getText('t').insert(0, 'other room')))
+      for (let i = 0; i < 10; i++)
+        await store.append(
+          'room-a',
+          update(doc, (d) => d.getArray('a').push([i])),
+        )
+      await store.append(
+        'room-b',
+        update(new Y.Doc(), (d) => d.getText('t').insert(0, 'other room')),
+      )
       await store.close()
       const again = await reopen()
       const loaded = await again.load('room-a')
@@ -39,7 +46,11 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
     test('compaction replaces the log by one snapshot with the same content', async () => {
       const { store } = await open()
       const doc = new Y.Doc()
-      for (let i = 0; i < 20; i++) await store.append('room-c', update(doc, (d) => d.getMap('m').set(`k${i % 3}`, i)))
+      for (let i = 0; i < 20; i++)
+        await store.append(
+          'room-c',
+          update(doc, (d) => d.getMap('m').set(`k${i % 3}`, i)),
+        )
       await store.compact('room-c', Y.encodeStateAsUpdate(doc))
       const loaded = await store.load('room-c')
       expect(loaded?.entries).toBe(1)
@@ -47,7 +58,10 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       Y.applyUpdate(copy, loaded!.update)
       expect(copy.getMap('m').toJSON()).toEqual(doc.getMap('m').toJSON())
       // Appends after compaction add to the snapshot.
-      await store.append('room-c', update(doc, (d) => d.getMap('m').set('after', true)))
+      await store.append(
+        'room-c',
+        update(doc, (d) => d.getMap('m').set('after', true)),
+      )
       const later = await store.load('room-c')
       expect(later?.entries).toBe(2)
       const copy2 = new Y.Doc()
@@ -62,10 +76,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
  * What a store shared by several instances adds (`SharedStore.catchUp`). `open` returns two
  * stores on the same data, standing for two instances.
  */
-export function sharedStoreContract(
-  name: string,
-  open: () => Promise<{ a: SharedStore; b: SharedStore }>,
-): void {
+export function sharedStoreContract(name: string, open: () => Promise<{ a: SharedStore; b: SharedStore }>): void {
   const read = (...updates: Array<Uint8Array | null | undefined>) => {
     const doc = new Y.Doc()
     for (const u of updates) if (u) Y.applyUpdate(doc, u)
@@ -73,16 +84,25 @@ export function sharedStoreContract(
   }
 
   describe(`SharedStore contract: ${name}`, () => {
-    test('catchUp returns what other instances appended since the load, and not one\'s own', async () => {
+    test("catchUp returns what other instances appended since the load, and not one's own", async () => {
       const { a, b } = await open()
       const docA = new Y.Doc()
       const docB = new Y.Doc()
-      await b.append('shared-1', update(docB, (d) => d.getArray('b').push(['before'])))
+      await b.append(
+        'shared-1',
+        update(docB, (d) => d.getArray('b').push(['before'])),
+      )
       const loaded = await a.load('shared-1')
       expect(await a.catchUp('shared-1')).toBeNull()
-      await a.append('shared-1', update(docA, (d) => d.getArray('a').push(['mine'])))
+      await a.append(
+        'shared-1',
+        update(docA, (d) => d.getArray('a').push(['mine'])),
+      )
       expect(await a.catchUp('shared-1')).toBeNull()
-      await b.append('shared-1', update(docB, (d) => d.getArray('b').push(['after'])))
+      await b.append(
+        'shared-1',
+        update(docB, (d) => d.getArray('b').push(['after'])),
+      )
       const news = await a.catchUp('shared-1')
       expect(news).not.toBeNull()
       const authors = new Set(Y.decodeUpdate(news!).structs.map((s) => s.id.client))
@@ -100,9 +120,17 @@ export function sharedStoreContract(
       for (let round = 0; round < 5; round++) {
         const appends: Array<Promise<void>> = []
         for (let i = 0; i < 10; i++) {
-          appends.push(other.append('room-d', update(theirs, (d) => d.getArray('theirs').push([`${round}-${i}`]))))
+          appends.push(
+            other.append(
+              'room-d',
+              update(theirs, (d) => d.getArray('theirs').push([`${round}-${i}`])),
+            ),
+          )
         }
-        await store.append('room-d', update(mine, (d) => d.getArray('mine').push([round])))
+        await store.append(
+          'room-d',
+          update(mine, (d) => d.getArray('mine').push([round])),
+        )
         await Promise.all([store.compact('room-d', Y.encodeStateAsUpdate(mine)), ...appends])
       }
       const copy = new Y.Doc()
@@ -116,12 +144,20 @@ export function sharedStoreContract(
       const { a, b } = await open()
       const docB = new Y.Doc()
       await a.load('shared-2')
-      for (let i = 0; i < 3; i++) await b.append('shared-2', update(docB, (d) => d.getArray('b').push([i])))
+      for (let i = 0; i < 3; i++)
+        await b.append(
+          'shared-2',
+          update(docB, (d) => d.getArray('b').push([i])),
+        )
       await b.compact('shared-2', Y.encodeStateAsUpdate(docB))
-      expect(read(await a.catchUp('shared-2')).getArray('b').toJSON()).toEqual([0, 1, 2])
+      expect(
+        read(await a.catchUp('shared-2'))
+          .getArray('b')
+          .toJSON(),
+      ).toEqual([0, 1, 2])
     })
 
-    test('two instances appending at once each catch up with all of the other\'s entries', async () => {
+    test("two instances appending at once each catch up with all of the other's entries", async () => {
       const { a, b } = await open()
       const docs = { a: new Y.Doc(), b: new Y.Doc() }
       const seen = { a: new Y.Doc(), b: new Y.Doc() }

@@ -22,7 +22,7 @@ const MAX_BODY = 4096
 export function handleAccessApi(req: http.IncomingMessage, res: http.ServerResponse, options: AccessApiOptions): boolean {
   const url = new URL(req.url ?? '/', 'http://internal')
   if (url.pathname === '/api/links') {
-    if (req.method !== 'POST') return json(res, 405, { error: 'use POST' }), true
+    if (req.method !== 'POST') return (json(res, 405, { error: 'use POST' }), true)
     readBody(req).then(
       (body) => {
         let roomId: unknown

@@ -38,7 +38,12 @@ const schema = z.object({
   ALLOWED_ORIGINS: z
     .string()
     .trim()
-    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().url('each origin must look like https://host[:port]')))
     .optional(),
   /** Who may frame /embed/* pages (CSP frame-ancestors sources, comma- or space-separated). */
@@ -60,7 +65,10 @@ const schema = z.object({
   HANDSHAKE_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
   MAX_PENDING_MS: int(10, 3_600_000).default(5_000),
   MAX_OFFENCES: int(0).default(10),
-  TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
   /** Largest image a board accepts (POST /api/assets); files live in DATA_DIR/assets. */
   MAX_ASSET_BYTES: int(1024, 1024 * MiB).default(10 * MiB),
   /** PostgreSQL instead of SQLite: the store several instances share. */

@@ -29,7 +29,10 @@ describe('fanOut', () => {
     const { got, combines } = run(senders, recipients)
     for (const r of recipients) {
       const received = (got.get(r) ?? []).flat().sort((a, b) => a - b)
-      const expected = senders.filter((s) => s !== r).flatMap((s) => [s, s]).sort((a, b) => a - b)
+      const expected = senders
+        .filter((s) => s !== r)
+        .flatMap((s) => [s, s])
+        .sort((a, b) => a - b)
       expect(received, `recipient ${r}`).toEqual(expected)
       expect((got.get(r) ?? []).length).toBeLessThanOrEqual(r >= 100 ? 1 : Math.ceil(Math.log2(n)))
     }

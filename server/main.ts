@@ -243,10 +243,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const port = typeof address === 'object' && address ? address.port : config.PORT
   const shownHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST
   const url = `http://${shownHost}:${port}`
-  log.info(
-    { port, url, app: Boolean(options.app), dataDir: path.resolve(config.DATA_DIR), ...backends.kind },
-    'listening',
-  )
+  log.info({ port, url, app: Boolean(options.app), dataDir: path.resolve(config.DATA_DIR), ...backends.kind }, 'listening')
 
   let closing: Promise<void> | null = null
   return {
@@ -274,7 +271,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
 /** `scheme://host` as the browser addressed us. */
 function requestOrigin(req: http.IncomingMessage, trustProxy: boolean): string {
-  const forwardedProto = trustProxy ? String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim() : ''
+  const forwardedProto = trustProxy
+    ? String(req.headers['x-forwarded-proto'] ?? '')
+        .split(',')[0]
+        ?.trim()
+    : ''
   const proto = forwardedProto || ('encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http')
   return `${proto}://${req.headers.host ?? 'localhost'}`
 }

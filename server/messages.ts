@@ -76,8 +76,7 @@ export function parseAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
     const clientId = readUint(decoder, 'awareness client id')
     const clock = readUint(decoder, 'awareness clock')
     const state = readBytes(decoder, 'awareness state')
-    const removed =
-      state.length === 4 && state[0] === 0x6e && state[1] === 0x75 && state[2] === 0x6c && state[3] === 0x6c
+    const removed = state.length === 4 && state[0] === 0x6e && state[1] === 0x75 && state[2] === 0x6c && state[3] === 0x6c
     entries.push({ clientId, clock, removed, bytes: update.subarray(start, decoder.pos), state: () => utf8.decode(state) })
   }
   expectEnd(decoder, 'awareness update')

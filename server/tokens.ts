@@ -46,7 +46,10 @@ export class TokenSigner {
   private readonly macKey: Buffer
   private readonly ivKey: Buffer
 
-  constructor(secret: string, private readonly now: () => number = Date.now) {
+  constructor(
+    secret: string,
+    private readonly now: () => number = Date.now,
+  ) {
     if (secret.length < 16) throw new Error('the token secret must be at least 16 characters')
     const derive = (info: string) => Buffer.from(crypto.hkdfSync('sha256', secret, 'sketchroom-links', info, 32))
     this.encKey = derive('encrypt')

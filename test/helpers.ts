@@ -29,10 +29,7 @@ export interface TestServer extends RunningServer {
 }
 
 /** Starts a real server on 127.0.0.1, port 0 by default, with its own temp DATA_DIR. */
-export async function startTestServer(
-  env: Record<string, string> = {},
-  options: StartOptions = {},
-): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? tempDir()
   // Every test connects from 127.0.0.1; only the per-IP tests want the real limit.
   const config: Config = loadConfig({
@@ -71,11 +68,7 @@ export function connectClient(wsUrl: string, roomId: string, doc = new Y.Doc()):
   }
 }
 
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (await condition()) return

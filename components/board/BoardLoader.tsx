@@ -12,9 +12,7 @@ const Board = dynamic(() => import('./Board'), {
 })
 
 type TokenCheck =
-  | { status: 'checking' }
-  | { status: 'valid'; mode: LinkMode; expiresAt: number | null }
-  | { status: 'invalid'; message: string }
+  { status: 'checking' } | { status: 'valid'; mode: LinkMode; expiresAt: number | null } | { status: 'invalid'; message: string }
 
 interface TokenResponse {
   mode?: unknown
@@ -44,7 +42,10 @@ function useTokenCheck(token: string | null): TokenCheck {
       })
       .catch((err: unknown) => {
         if (controller.signal.aborted) return
-        setCheck({ status: 'invalid', message: `the server could not be reached to check this link (${err instanceof Error ? err.message : String(err)})` })
+        setCheck({
+          status: 'invalid',
+          message: `the server could not be reached to check this link (${err instanceof Error ? err.message : String(err)})`,
+        })
       })
     return () => controller.abort()
   }, [token])

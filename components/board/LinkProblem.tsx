@@ -13,11 +13,7 @@ export function LinkProblem({ message, embedded = false }: { message: string; em
       <h1>{heading}</h1>
       {/* The server's reason, unless it only repeats the heading. */}
       {detail.toLowerCase() === `${heading.toLowerCase()}.` ? null : <p>{detail}</p>}
-      <p>
-        {expired
-          ? 'Ask whoever shared it for a new link.'
-          : 'Check that it was copied whole, or ask whoever shared it for a new one.'}
-      </p>
+      <p>{expired ? 'Ask whoever shared it for a new link.' : 'Check that it was copied whole, or ask whoever shared it for a new one.'}</p>
       {embedded ? null : (
         <p>
           <a href="/">Go to sketchroom</a>

@@ -26,7 +26,9 @@ export function ConnectionIndicator() {
       className={`sr-connection sr-connection--${connection}`}
       data-testid="connection"
       data-state={connection}
-      title={connection === 'online' ? 'Changes are shared live' : 'Changes are kept in this browser and shared when the connection is back'}
+      title={
+        connection === 'online' ? 'Changes are shared live' : 'Changes are kept in this browser and shared when the connection is back'
+      }
     >
       <span className="sr-connection__dot" aria-hidden />
       {CONNECTION_LABEL[connection]}
@@ -121,13 +123,7 @@ function useShareLinks(link: BoardLink): ShareLinks {
 function LinkRow({ id, label, url, onCopy }: { id: 'edit' | 'view'; label: string; url: string; onCopy(): void }) {
   return (
     <div className="sr-share-row">
-      <input
-        data-testid={`share-link-${id}`}
-        readOnly
-        value={url}
-        onFocus={(e) => e.currentTarget.select()}
-        aria-label={label}
-      />
+      <input data-testid={`share-link-${id}`} readOnly value={url} onFocus={(e) => e.currentTarget.select()} aria-label={label} />
       <TldrawUiButton type="normal" data-testid={`share-copy-${id}`} onClick={onCopy}>
         <TldrawUiButtonLabel>Copy</TldrawUiButtonLabel>
       </TldrawUiButton>

@@ -17,7 +17,11 @@ export function loadRecentBoards(): RecentBoard[] {
     return parsed
       .filter(
         (b): b is RecentBoard =>
-          typeof b === 'object' && b !== null && typeof b.id === 'string' && typeof b.title === 'string' && typeof b.lastOpened === 'number',
+          typeof b === 'object' &&
+          b !== null &&
+          typeof b.id === 'string' &&
+          typeof b.title === 'string' &&
+          typeof b.lastOpened === 'number',
       )
       .sort((a, b) => b.lastOpened - a.lastOpened)
   } catch {

@@ -181,10 +181,7 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
   )
 
   // 3. Doc → store, for every later remote transaction.
-  const onRecordsChange = (
-    changes: Map<string, { action: 'add' | 'update' | 'delete'; newValue?: unknown }>,
-    tr: Y.Transaction,
-  ) => {
+  const onRecordsChange = (changes: Map<string, { action: 'add' | 'update' | 'delete'; newValue?: unknown }>, tr: Y.Transaction) => {
     if (tr.origin === LOCAL_ORIGIN) return
     const toPut: TLRecord[] = []
     const toRemove: TLRecord['id'][] = []

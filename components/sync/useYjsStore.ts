@@ -82,10 +82,7 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
     // sender's. Send only our own; peers speak for themselves.
     const sendAllAwareness = provider._awarenessUpdateHandler
     provider.awareness.off('update', sendAllAwareness)
-    const sendOwnAwareness = (
-      { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-      origin: unknown,
-    ) => {
+    const sendOwnAwareness = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
       const own = doc.clientID
       if (added.includes(own) || updated.includes(own) || removed.includes(own)) {
         sendAllAwareness({ added: [], updated: [own], removed: [] }, origin)
@@ -110,10 +107,13 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
       provider.shouldConnect = false
       const ceiling = Math.min(2 ** provider.wsUnsuccessfulReconnects * 100, MAX_BACKOFF_MS)
       if (reconnectTimer) clearTimeout(reconnectTimer)
-      reconnectTimer = setTimeout(() => {
-        reconnectTimer = null
-        if (!disposed && !refused) provider.connect()
-      }, ceiling / 2 + Math.random() * (ceiling / 2))
+      reconnectTimer = setTimeout(
+        () => {
+          reconnectTimer = null
+          if (!disposed && !refused) provider.connect()
+        },
+        ceiling / 2 + Math.random() * (ceiling / 2),
+      )
     }
     const onClosed = ({ code, reason }: { code: number; reason: string }) => {
       if (!isFinalCloseCode(code)) return
@@ -154,7 +154,10 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
           set({
             status: 'error',
             connection,
-            error: { kind: 'outdated', message: 'This board was updated by a newer version of sketchroom. Reload the page to keep editing.' },
+            error: {
+              kind: 'outdated',
+              message: 'This board was updated by a newer version of sketchroom. Reload the page to keep editing.',
+            },
           })
         },
       })

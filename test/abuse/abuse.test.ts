@@ -175,13 +175,33 @@ describe('invalid records: reverted for everyone, never shown to others', () => 
     ['A11', '[S40] a geo shape at NaN', 'shape:geo1', () => ({ ...geoShape(), x: Number.NaN })],
     ['A12', '[S40] a shape of an unknown type', 'shape:rocket', () => ({ ...geoShape('shape:rocket'), type: 'rocket' })],
     ['A13', '[S40] a record whose key is not its id', 'shape:alias', () => geoShape('shape:geo1')],
-    ['A14', '[S40] a shape with oversize props', 'shape:huge', () => geoShape('shape:huge', { url: `https://x.test/${'a'.repeat(300_000)}` })],
+    [
+      'A14',
+      '[S40] a shape with oversize props',
+      'shape:huge',
+      () => geoShape('shape:huge', { url: `https://x.test/${'a'.repeat(300_000)}` }),
+    ],
     ['A15', '[S40] a text shape with bad rich text', 'shape:text1', () => textShape('shape:text1', { richText: 'not rich text' })],
     ['A16', '[S40] an arrow shape without its props', 'shape:arrow', () => ({ ...geoShape('shape:arrow'), type: 'arrow', props: {} })],
-    ['A17', '[S40] a draw shape with garbage segments', 'shape:draw', () => ({ ...geoShape('shape:draw'), type: 'draw', props: { segments: 'zzz' } })],
+    [
+      'A17',
+      '[S40] a draw shape with garbage segments',
+      'shape:draw',
+      () => ({ ...geoShape('shape:draw'), type: 'draw', props: { segments: 'zzz' } }),
+    ],
     ['A18', '[S40] a note in a colour tldraw does not have', 'shape:note1', () => noteShape('shape:note1', { color: 'chartreuse' })],
-    ['A19', '[S40] a session-only record (camera) in the document', 'camera:page:page', () => ({ id: 'camera:page:page', typeName: 'camera', x: 0, y: 0, z: 1, meta: {} })],
-    ['A20', '[S40] a valid shape changed to an invalid one (previous value comes back)', 'shape:geo1', (prev) => ({ ...(prev as object), rotation: 'wobbly' })],
+    [
+      'A19',
+      '[S40] a session-only record (camera) in the document',
+      'camera:page:page',
+      () => ({ id: 'camera:page:page', typeName: 'camera', x: 0, y: 0, z: 1, meta: {} }),
+    ],
+    [
+      'A20',
+      '[S40] a valid shape changed to an invalid one (previous value comes back)',
+      'shape:geo1',
+      (prev) => ({ ...(prev as object), rotation: 'wobbly' }),
+    ],
     ['A25', '[S40] a record that is not an object', 'shape:number', () => 42],
   ]
   test.each(cases)('[%s] %s', async (_id, _what, key, make) => {
@@ -332,7 +352,15 @@ describe('floods and limits', () => {
 
   test('[S7] [A32] room ids with path tricks are refused with 400 before a room exists', async () => {
     const sc = await scene()
-    for (const path of ['/sync/..', '/sync/../board', '/sync/%2E%2E%2Fboard', '/sync/board%2F..', '/sync/b\u00f6rd', '/sync/board/../other', '/sync/']) {
+    for (const path of [
+      '/sync/..',
+      '/sync/../board',
+      '/sync/%2E%2E%2Fboard',
+      '/sync/board%2F..',
+      '/sync/b\u00f6rd',
+      '/sync/board/../other',
+      '/sync/',
+    ]) {
       expect((await upgradeRefusal(sc.s.port, path)).status, path).toBe(400)
     }
     expect(sc.s.sync.health().rooms).toBe(1)
@@ -346,7 +374,12 @@ describe('floods and limits', () => {
     for (let i = 0; i < 10; i++) {
       const r = rawClient(`${sc.s.wsUrl}/flood-${i}`)
       defer(() => r.ws.terminate())
-      statuses.push(await r.opened.then(() => 101, (err: Error) => Number(/HTTP (\d+)/.exec(err.message)?.[1] ?? 0)))
+      statuses.push(
+        await r.opened.then(
+          () => 101,
+          (err: Error) => Number(/HTTP (\d+)/.exec(err.message)?.[1] ?? 0),
+        ),
+      )
     }
     expect(statuses.filter((s) => s === 101)).toHaveLength(7)
     expect(statuses.filter((s) => s === 429)).toHaveLength(3)
@@ -367,7 +400,12 @@ describe('floods and limits', () => {
   })
 
   test('[S16] [A35] a slow consumer is cut off while the room carries on', async () => {
-    const sc = await scene({ MAX_BUFFERED_BYTES: String(128 * 1024), MAX_DOC_BYTES: String(100 * 1024), MAX_MESSAGES_PER_SECOND: '10000', MAX_MESSAGE_BURST: '10000' })
+    const sc = await scene({
+      MAX_BUFFERED_BYTES: String(128 * 1024),
+      MAX_DOC_BYTES: String(100 * 1024),
+      MAX_MESSAGES_PER_SECOND: '10000',
+      MAX_MESSAGE_BURST: '10000',
+    })
     const slow = sc.raw()
     await slow.opened
     ;(slow.ws as unknown as { _socket: { pause(): void } })._socket.pause()
@@ -393,7 +431,10 @@ describe('floods and limits', () => {
     let answer = ''
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString()))
     socket.write('GET /sync/board HTTP/1.1\r\nHost: x\r\n') // and never the blank line
-    const ended = await Promise.race([new Promise((resolve) => socket.once('close', () => resolve('closed'))), sleep(5000).then(() => 'open')])
+    const ended = await Promise.race([
+      new Promise((resolve) => socket.once('close', () => resolve('closed'))),
+      sleep(5000).then(() => 'open'),
+    ])
     expect(ended).toBe('closed')
     expect(answer).toMatch(/^HTTP\/1\.1 400/)
     await afterCase(sc)

@@ -52,7 +52,17 @@ export function geoShape(id = 'shape:geo1', props: Record<string, unknown> = {})
 }
 
 export function textShape(id = 'shape:text1', props: Record<string, unknown> = {}) {
-  return base(id, 'text', { color: 'black', size: 'm', font: 'draw', textAlign: 'start', w: 100, richText, scale: 1, autoSize: true, ...props })
+  return base(id, 'text', {
+    color: 'black',
+    size: 'm',
+    font: 'draw',
+    textAlign: 'start',
+    w: 100,
+    richText,
+    scale: 1,
+    autoSize: true,
+    ...props,
+  })
 }
 
 export function noteShape(id = 'shape:note1', props: Record<string, unknown> = {}) {

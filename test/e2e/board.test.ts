@@ -88,11 +88,9 @@ describe.skipIf(!hasChromium)('board in two browsers', () => {
   test("A's cursor is shown in B with A's name", async () => {
     await alice.page.mouse.move(500, 400)
     await alice.page.mouse.move(520, 420, { steps: 5 })
-    await bob.page.waitForFunction(
-      () => window.editor!.getCollaborators().some((c) => c.userName === 'Alice' && c.cursor !== null),
-      null,
-      { timeout: 20_000 },
-    )
+    await bob.page.waitForFunction(() => window.editor!.getCollaborators().some((c) => c.userName === 'Alice' && c.cursor !== null), null, {
+      timeout: 20_000,
+    })
     // The name tag is not DOM text in tldraw 5, so check what it is drawn from: A's cursor
     // on B's current page, inside B's viewport.
     const inView = await bob.page.evaluate(() => {
@@ -139,7 +137,9 @@ describe.skipIf(!hasChromium)('board in two browsers', () => {
     const fromBob = await drawRectangle(bob.page, 600, 600)
     await hasShape(bob.page, fromAlice)
     await hasShape(alice.page, fromBob)
-    await expect.poll(async () => JSON.stringify(await shapeIds(alice.page)), { timeout: 20_000 }).toBe(JSON.stringify(await shapeIds(bob.page)))
+    await expect
+      .poll(async () => JSON.stringify(await shapeIds(alice.page)), { timeout: 20_000 })
+      .toBe(JSON.stringify(await shapeIds(bob.page)))
   })
 
   test('an image pasted in A shows in B, served from /api/assets', async () => {
@@ -170,7 +170,9 @@ describe.skipIf(!hasChromium)('board in two browsers', () => {
         const e = window.editor!
         // Plain shapes keep the page-side types shallow (tldraw's are too deep for here).
         const shape = e.getShape(shapeId as never) as unknown as { props: { assetId: string | null } } | undefined
-        const asset = shape?.props.assetId ? (e.getAsset(shape.props.assetId as never) as unknown as { props: { src?: string } }) : undefined
+        const asset = shape?.props.assetId
+          ? (e.getAsset(shape.props.assetId as never) as unknown as { props: { src?: string } })
+          : undefined
         const value = asset?.props.src
         return value && value.startsWith('/api/assets/') ? value : undefined
       }, id),

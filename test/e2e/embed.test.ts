@@ -235,16 +235,16 @@ describe.skipIf(!hasChromium)('share and embed', () => {
     expect(embedRes.headers.get('content-security-policy')).toMatch(/frame-ancestors \*/)
 
     // The browser blocked it: Chromium says so, and the frame never got the app's document.
-    await expect
-      .poll(() => hostConsole.some((line) => line.includes("frame-ancestors 'self'")), { timeout: 10_000 })
-      .toBe(true)
+    await expect.poll(() => hostConsole.some((line) => line.includes("frame-ancestors 'self'")), { timeout: 10_000 }).toBe(true)
     const frame = await frameFor('app')
     // Chromium swaps a refused frame for its error page; the board never runs in it.
     expect(frame.url()).toMatch(/^chrome-error:/)
-    const booted = await frame.waitForFunction(() => 'editor' in window, null, { timeout: 3_000 }).then(
-      () => true,
-      () => false,
-    )
+    const booted = await frame
+      .waitForFunction(() => 'editor' in window, null, { timeout: 3_000 })
+      .then(
+        () => true,
+        () => false,
+      )
     expect(booted).toBe(false)
   })
 

@@ -90,8 +90,7 @@ export interface AppServer {
 export async function startAppServer(env: Record<string, string> = {}): Promise<AppServer> {
   process.env.NEXT_TELEMETRY_DISABLED = '1'
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sketchroom-e2e-'))
-  const configFor = (port: number) =>
-    loadConfig({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env })
+  const configFor = (port: number) => loadConfig({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env })
   const options = { app: true, dev: useDevServer }
   let server = await startServer(configFor(0), options)
   const port = server.port
@@ -150,11 +149,7 @@ export const SCREENSHOT_DIR = path.join(ROOT, 'test-results')
 export async function screenshotPages(name: string, pages: Page[]): Promise<void> {
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true })
   const safe = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)
-  await Promise.all(
-    pages.map((page, i) =>
-      page.screenshot({ path: path.join(SCREENSHOT_DIR, `${safe}-${i}.png`) }).catch(() => undefined),
-    ),
-  )
+  await Promise.all(pages.map((page, i) => page.screenshot({ path: path.join(SCREENSHOT_DIR, `${safe}-${i}.png`) }).catch(() => undefined)))
 }
 
 /** Anything with a `window.editor` to ask: a page or a frame inside one. */
@@ -174,7 +169,10 @@ export const waitForEditor = (target: Target) => target.waitForFunction(() => Bo
 /** Draws a rectangle with the mouse in a page's own board; returns its id. */
 export async function drawRectangle(page: Page, x: number, y: number): Promise<string> {
   const before = new Set(await shapeIds(page))
-  await page.locator('.tl-canvas').click({ position: { x: 640, y: 780 }, force: true }).catch(() => undefined)
+  await page
+    .locator('.tl-canvas')
+    .click({ position: { x: 640, y: 780 }, force: true })
+    .catch(() => undefined)
   await page.keyboard.press('Escape')
   await page.keyboard.press('r')
   await page.mouse.move(x, y)

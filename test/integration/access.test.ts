@@ -51,7 +51,9 @@ describe('links', () => {
     const flipped = `${body.slice(0, 10)}${body[10] === 'A' ? 'B' : 'A'}${body.slice(11)}.${mac}`
     expect(() => signer.verify(flipped)).toThrow(TokenError)
     expect(() => new TokenSigner('another-secret-long-enough').verify(token)).toThrow(/not valid/)
-    expect(() => signer.verify(`${body}.${signer.sign({ roomId: 'other', mode: 'edit', expiresAt: null }).split('.')[1]}`)).toThrow(/not valid/)
+    expect(() => signer.verify(`${body}.${signer.sign({ roomId: 'other', mode: 'edit', expiresAt: null }).split('.')[1]}`)).toThrow(
+      /not valid/,
+    )
     const expiring = signer.sign({ roomId, mode: 'view', expiresAt: now + 1000 })
     expect(signer.verify(expiring).mode).toBe('view')
     now += 1001
@@ -76,10 +78,7 @@ describe('links', () => {
     for (let i = 0; i < 3; i++) viewer.send(encodeUpdate(Y.encodeStateAsUpdate(rogue)))
     // It keeps reading: an editor's change arrives.
     records(editor.doc).set('shape:live', geoShape('shape:live'))
-    await waitFor(
-      () => viewer.frames.some((f) => parseMessage(f).type === 'sync-update'),
-      "the editor's change at the viewer",
-    )
+    await waitFor(() => viewer.frames.some((f) => parseMessage(f).type === 'sync-update'), "the editor's change at the viewer")
     await sleep(100)
     const denials = viewer.frames.filter((f) => parseMessage(f).type === 'auth')
     expect(denials).toHaveLength(1)
@@ -164,7 +163,9 @@ describe('links', () => {
     const oembed = (await board.json()) as { type: string; html: string; width: number; height: number; version: string }
     expect(oembed).toMatchObject({ version: '1.0', type: 'rich', width: 640, height: 600 })
     expect(oembed.html).toContain('src="https://boards.example/embed/embed-room"')
-    const view = (await (await api(s, `/api/oembed?url=${encodeURIComponent(`https://boards.example/v/${token}`)}`)).json()) as { html: string }
+    const view = (await (await api(s, `/api/oembed?url=${encodeURIComponent(`https://boards.example/v/${token}`)}`)).json()) as {
+      html: string
+    }
     expect(view.html).toContain(`/embed/v/${token}`)
     expect(view.html).not.toContain('embed-room')
     for (const foreign of ['https://elsewhere.example/b/embed-room', 'https://boards.example/about', 'not a url']) {
@@ -177,7 +178,9 @@ describe('links', () => {
 
   test('[S66] only /embed/* pages may be framed by other sites (EMBED_ORIGINS); everything else frame-ancestors self', async () => {
     const s = await server({ EMBED_ORIGINS: 'https://wiki.example https://lms.example' })
-    expect((await api(s, '/embed/some-room')).headers.get('content-security-policy')).toBe('frame-ancestors https://wiki.example https://lms.example')
+    expect((await api(s, '/embed/some-room')).headers.get('content-security-policy')).toBe(
+      'frame-ancestors https://wiki.example https://lms.example',
+    )
     expect((await api(s, '/b/some-room')).headers.get('content-security-policy')).toBe("frame-ancestors 'self'")
     expect((await api(s, '/healthz')).headers.get('content-security-policy')).toBe("frame-ancestors 'self'")
     const open = await server()
@@ -192,11 +195,15 @@ describe('links', () => {
     const second = await startTestServer({ DATA_DIR: dataDir })
     defer(() => second.close())
     expect((await api(second, `/api/tokens/${token}`)).status).toBe(200)
-    const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/token.ts'), '--room', 'lasting-room', '--mode', 'view', '--ttl', '1h'], {
-      cwd: ROOT,
-      env: { ...process.env, DATA_DIR: dataDir, PUBLIC_URL: 'https://boards.example' },
-      encoding: 'utf8',
-    })
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'scripts/token.ts'), '--room', 'lasting-room', '--mode', 'view', '--ttl', '1h'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, DATA_DIR: dataDir, PUBLIC_URL: 'https://boards.example' },
+        encoding: 'utf8',
+      },
+    )
     const link = out.trim()
     expect(link).toMatch(/^https:\/\/boards\.example\/v\/[\w-]+\.[\w-]+$/)
     const minted = link.split('/v/')[1]!

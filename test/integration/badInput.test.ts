@@ -95,7 +95,12 @@ describe('bad input', () => {
   })
 
   test('[S16] a client that stops reading is cut off and server memory stays flat', async () => {
-    const s = await server({ MAX_BUFFERED_BYTES: process.env.TEST_MAX_BUFFERED ?? String(512 * 1024), MAX_DOC_BYTES: String(300 * 1024), MAX_MESSAGES_PER_SECOND: '100000', MAX_MESSAGE_BURST: '100000' })
+    const s = await server({
+      MAX_BUFFERED_BYTES: process.env.TEST_MAX_BUFFERED ?? String(512 * 1024),
+      MAX_DOC_BYTES: String(300 * 1024),
+      MAX_MESSAGES_PER_SECOND: '100000',
+      MAX_MESSAGE_BURST: '100000',
+    })
     const room = 'room-slow'
     const slow = raw(s, room)
     await slow.opened

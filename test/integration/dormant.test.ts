@@ -65,12 +65,18 @@ test('[S53] dormant rooms take far less memory than live ones', async () => {
     r.send(frame)
     sockets.push(r)
   }
-  await waitFor(() => s.sync.rooms.size === rooms && [...s.sync.rooms.values()].every((r) => r.doc.getArray('records').length === 202), 'all rooms written', 30_000)
+  await waitFor(
+    () => s.sync.rooms.size === rooms && [...s.sync.rooms.values()].every((r) => r.doc.getArray('records').length === 202),
+    'all rooms written',
+    30_000,
+  )
   forceGc()
   const live = used() - empty
   await waitFor(() => [...s.sync.rooms.values()].every((r) => r.isDormant), 'all rooms dormant', 30_000)
   forceGc()
   const dormant = used() - empty
-  console.log(`[S53] ${rooms} rooms of 200 shapes: live ${(live / rooms / 1024).toFixed(0)} KiB/room, dormant ${(dormant / rooms / 1024).toFixed(0)} KiB/room`)
+  console.log(
+    `[S53] ${rooms} rooms of 200 shapes: live ${(live / rooms / 1024).toFixed(0)} KiB/room, dormant ${(dormant / rooms / 1024).toFixed(0)} KiB/room`,
+  )
   expect(dormant).toBeLessThan(live / 2)
 })

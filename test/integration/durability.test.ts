@@ -92,7 +92,11 @@ describe('durability', () => {
         b.doc.getText('title').insert(0, `${n}`)
         if (n % 7 === 0) a.doc.getMap('shapes').delete(`s${n - 1}`)
       }
-      await waitFor(() => b.doc.getMap('shapes').size === a.doc.getMap('shapes').size && a.doc.getText('title').length === b.doc.getText('title').length, 'peers to converge')
+      await waitFor(
+        () =>
+          b.doc.getMap('shapes').size === a.doc.getMap('shapes').size && a.doc.getText('title').length === b.doc.getText('title').length,
+        'peers to converge',
+      )
       a.destroy()
       b.destroy()
       before.set(room, Y.encodeStateAsUpdate(await fetchState(first.port, room)))

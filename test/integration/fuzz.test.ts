@@ -9,7 +9,6 @@ import { loadConfig, sqliteFile } from '../../server/config'
 import { SqliteStore } from '../../server/SqliteStore'
 import { prng, sleep, startTestServer, tempDir, testScope, type TestServer, waitFor } from '../helpers'
 
-
 const { defer } = testScope()
 
 test('[S20] random edits, disconnects, delays and server restarts converge to one document, equal to the stored one', async () => {
@@ -77,7 +76,11 @@ test('[S20] random edits, disconnects, delays and server restarts converge to on
     // Y.Map key order depends on each replica's history; compare with sorted keys.
     const snapshot = (doc: Y.Doc) => {
       const shapes = doc.getMap('shapes').toJSON()
-      const sorted = Object.fromEntries(Object.keys(shapes).sort().map((k) => [k, shapes[k]]))
+      const sorted = Object.fromEntries(
+        Object.keys(shapes)
+          .sort()
+          .map((k) => [k, shapes[k]]),
+      )
       return JSON.stringify({ list: doc.getArray('list').toJSON(), shapes: sorted, title: doc.getText('title').toString() })
     }
     await waitFor(
@@ -92,7 +95,10 @@ test('[S20] random edits, disconnects, delays and server restarts converge to on
         )
       }
       const room = server.sync.rooms.get('fuzz-room')
-      if (room) console.error(`server: pending=${Boolean(room.doc.store.pendingStructs)} sv=${JSON.stringify([...Y.decodeStateVector(Y.encodeStateVector(room.doc))])}\n  ${snapshot(room.doc)}`)
+      if (room)
+        console.error(
+          `server: pending=${Boolean(room.doc.store.pendingStructs)} sv=${JSON.stringify([...Y.decodeStateVector(Y.encodeStateVector(room.doc))])}\n  ${snapshot(room.doc)}`,
+        )
       throw err
     })
     await sleep(200)

@@ -8,7 +8,6 @@ import * as Y from 'yjs'
 import { assertValidBoard, geoShape, noteShape, records, seedBoard } from '../abuse/board'
 import { connectClient, prng, sleep, startTestServer, synced, type TestClient, testScope, waitFor } from '../helpers'
 
-
 const { defer } = testScope()
 
 test('[S52] honest clients converge to identical valid boards while a hostile client writes invalid records', async () => {

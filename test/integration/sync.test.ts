@@ -160,7 +160,7 @@ describe('protocol', () => {
     await waitFor(() => {
       readAll()
       return received.every((doc) => doc.getArray('items').length === peers - 1)
-    }, 'every peer to hold every other peer\'s item')
+    }, "every peer to hold every other peer's item")
     await sleep(400)
     readAll()
     received.forEach((doc, i) => {

@@ -13,17 +13,7 @@ import { loadConfig } from '../../server/config'
 import { ConfigError } from '../../server/errors'
 import { parseMessage } from '../../server/messages'
 import { PostgresStore } from '../../server/PostgresStore'
-import {
-  type ChildServer,
-  connectClient,
-  rawClient,
-  sleep,
-  spawnServer,
-  synced,
-  type TestClient,
-  tempDir,
-  waitFor,
-} from '../helpers'
+import { type ChildServer, connectClient, rawClient, sleep, spawnServer, synced, type TestClient, tempDir, waitFor } from '../helpers'
 import { hostAndPort, startTcpProxy, type TcpProxy, viaProxy } from './tcpProxy'
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -54,7 +44,10 @@ async function instance(env: Record<string, string> = {}): Promise<Instance> {
   const redisTarget = hostAndPort(REDIS_URL, 6379)
   const postgres = await startTcpProxy(pgTarget.host, pgTarget.port)
   const redis = await startTcpProxy(redisTarget.host, redisTarget.port)
-  cleanup.push(() => postgres.close(), () => redis.close())
+  cleanup.push(
+    () => postgres.close(),
+    () => redis.close(),
+  )
   const server = await spawnServer({
     DATA_DIR: tempDir(),
     DATABASE_URL: viaProxy(DATABASE_URL, postgres),
@@ -126,8 +119,7 @@ async function editConcurrently(editors: Editor[], steps: number, during?: (step
   }
 }
 
-const expectedItems = (editors: Editor[]) =>
-  editors.flatMap((e) => e.pushed.filter((p) => !e.deleted.has(p))).sort()
+const expectedItems = (editors: Editor[]) => editors.flatMap((e) => e.pushed.filter((p) => !e.deleted.has(p))).sort()
 
 async function converged(docs: Y.Doc[], what: string, timeoutMs = 30_000) {
   await waitFor(
