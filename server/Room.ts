@@ -168,8 +168,6 @@ export class Room {
   private awarenessFrameCache: Uint8Array | null = null
 
   private docChanges = 0
-  /** The state vector before the first transaction since it was last cleared (Yjs computes it anyway). */
-  private stateBeforeApply: Map<number, number> | null = null
   private logEntries = 0
   private logBytes = 0
   private watcher: BoardWatcher | null = null
@@ -204,9 +202,6 @@ export class Room {
       this.lastDocActivity = Date.now()
       this.fullStateFrame = null
       this.stateVectorFrame = null
-    })
-    doc.on('beforeTransaction', (tr: Y.Transaction) => {
-      this.stateBeforeApply ??= tr.beforeState
     })
     this.liveDoc = doc
     this.watcher = this.options.rules ? this.options.rules.watch(doc) : null
@@ -368,10 +363,18 @@ export class Room {
     const store = this.doc.store
     const wasPending = this.pending !== null
     const changesBefore = this.docChanges
-    this.stateBeforeApply = null
-    Y.applyUpdate(this.doc, update, conn)
-    // The state before this update, for the slow paths below (encoded only when one is taken).
-    const beforeState = this.stateBeforeApply ?? new Map<number, number>()
+    let beforeState = new Map<number, number>()
+    // The transaction Yjs would open for a remote update, opened here to keep the state it
+    // started from (Yjs computes it anyway) for the slow paths below; encoded only there.
+    Y.transact(
+      this.doc,
+      (tr) => {
+        beforeState = tr.beforeState
+        Y.applyUpdate(this.doc, update, conn)
+      },
+      conn,
+      false,
+    )
     const before = () => Y.encodeStateVector(beforeState)
 
     const violations = this.watcher?.take() ?? []
