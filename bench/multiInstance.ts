@@ -18,8 +18,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { type Child, runBenchMain, spawnChild } from './child'
-import type { AddRequest, WindowReport } from './loadgen'
-import { fmtInt, fmtMs, judgeStep, logStep, manyRoomsPlan, ourNodeFlags, type Settings, type StepResult } from './scenarios'
+import { fmtInt, fmtMs, manyRoomsPlan, ourNodeFlags, type Settings, type SteppedResult, stepLoad } from './scenarios'
 import type { ServerStats } from './servers/harness'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -36,86 +35,13 @@ async function startInstance(script: string, env: Record<string, string> = {}): 
   return { child, url: `ws://127.0.0.1:${port}`, stats: () => child.request<ServerStats>('stats') }
 }
 
-export interface MultiResult {
-  score: number
-  best: StepResult | null
-  steps: StepResult[]
-}
-
-/**
- * Steps up the many-rooms load over `instances` (peer i of a room connects to instance
- * i mod n) until a step fails: p99 over 100 ms, under 95 % arrived, or a disconnect.
- * Server CPU is the sum over instances (% of one core).
- */
-export async function steppedOver(label: string, instances: Instance[], settings: Settings, run: string): Promise<MultiResult> {
-  const plan = manyRoomsPlan(settings, run)
-  const gens: Child[] = []
-  try {
-    for (let i = 0; i < settings.generators; i++) gens.push(spawnChild(path.join(HERE, 'loadgen.ts')))
-    await Promise.all(gens.map((g) => g.once('ready', 30_000)))
-    const present: Record<string, number> = {}
-    let nextGen = 0
-    const steps: StepResult[] = []
-    let best: StepResult | null = null
-    const cpu = async () =>
-      (await Promise.all(instances.map((s) => s.stats()))).map((s) => ({ cpuUs: s.cpuUs, wallMs: s.wallMs, loopMaxMs: s.loopMaxMs }))
-    const measure = async (load: number): Promise<StepResult> => {
-      await new Promise((r) => setTimeout(r, settings.warmupMs))
-      const before = await cpu()
-      await Promise.all(gens.map((g) => g.request('window-start')))
-      await new Promise((r) => setTimeout(r, settings.measureMs))
-      const reports = await Promise.all(gens.map((g) => g.request<WindowReport>('window-end')))
-      const after = await cpu()
-      const result = judgeStep(load, reports, {
-        // Summed over instances (% of one core).
-        cpuPercent: after.reduce((sum, a, i) => sum + ((a.cpuUs - before[i]!.cpuUs) / 1000 / (a.wallMs - before[i]!.wallMs)) * 100, 0),
-        loopMaxMs: Math.max(...after.map((a) => a.loopMaxMs)),
-      })
-      logStep(settings, `${label.padEnd(12)} rooms=`, result)
-      return result
-    }
-    for (const step of plan.steps) {
-      // Per generator, per instance: the new clients of this step.
-      const perGen = gens.map(() => instances.map((): AddRequest['clients'] => []))
-      for (const [room, size] of Object.entries(step.rooms)) {
-        for (let peer = present[room] ?? 0; peer < size; peer++)
-          perGen[nextGen++ % gens.length]![peer % instances.length]!.push({ room, peer })
-        present[room] = size
-      }
-      await Promise.all(
-        gens.map(async (g, gi) => {
-          for (const [ii, inst] of instances.entries()) {
-            const clients = perGen[gi]![ii]!
-            if (clients.length === 0) continue
-            await g.request(
-              'add',
-              {
-                url: inst.url,
-                framing: 'yws',
-                clients,
-                roomSizes: step.rooms,
-                awarenessHz: plan.awarenessHz,
-                updateHz: plan.updateHz,
-              } satisfies AddRequest,
-              120_000,
-            )
-          }
-        }),
-      )
-      let result = await measure(step.load)
-      if (!result.pass && result.disconnects === 0) result = await measure(step.load)
-      steps.push(result)
-      if (result.pass && (!best || result.deliveriesPerSec > best.deliveriesPerSec)) best = result
-      if (!result.pass || result.generatorBound) break
-    }
-    return { score: best?.deliveriesPerSec ?? 0, best, steps }
-  } finally {
-    await Promise.allSettled(gens.map((g) => g.kill()))
-  }
+/** The many-rooms load over `instances`: peer i of a room connects to instance i mod n. */
+export function steppedOver(label: string, instances: Instance[], settings: Settings, run: string): Promise<SteppedResult> {
+  return stepLoad(instances, 'yws', `${label.padEnd(12)} rooms=`, settings, manyRoomsPlan(settings, run))
 }
 
 /** The two figures: one process on SQLite, and two instances on PostgreSQL + Redis. */
-export async function multiInstanceRows(settings: Settings, run: string): Promise<{ single: MultiResult; multi: MultiResult }> {
+export async function multiInstanceRows(settings: Settings, run: string): Promise<{ single: SteppedResult; multi: SteppedResult }> {
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
   const schema = `sketchroom_bench_${randomBytes(5).toString('hex')}`
@@ -123,7 +49,7 @@ export async function multiInstanceRows(settings: Settings, run: string): Promis
 
   settings.log('\none process (SQLite)')
   const one = await startInstance('servers/ours.ts')
-  let single: MultiResult
+  let single: SteppedResult
   try {
     single = await steppedOver('1 process', [one], settings, `${run}-1`)
   } finally {
@@ -132,7 +58,7 @@ export async function multiInstanceRows(settings: Settings, run: string): Promis
 
   settings.log('\ntwo instances (PostgreSQL + Redis), each room split across both')
   const two: Instance[] = []
-  let multi: MultiResult
+  let multi: SteppedResult
   try {
     // One after the other: both would create the schema at once (harmless, but noisy).
     two.push(await startInstance('servers/oursShared.ts', env))
@@ -148,7 +74,7 @@ export async function multiInstanceRows(settings: Settings, run: string): Promis
   return { single, multi }
 }
 
-function describe(r: MultiResult): string {
+function describe(r: SteppedResult): string {
   const b = r.best
   if (!b) return 'no step passed'
   return `at ${b.load} rooms: p99 ${fmtMs(b.p99)}, ${(b.arrival * 100).toFixed(1)}% arrived, server CPU ${b.serverCpu.toFixed(0)}% (sum)`
@@ -175,7 +101,7 @@ async function main(): Promise<void> {
       `${settings.generators} generators${quick ? ' — QUICK' : ''}`,
   )
   const { single, multi } = await multiInstanceRows(settings, `m${Date.now().toString(36)}`)
-  const p99 = (r: MultiResult) => (r.best ? fmtMs(r.best.p99) : '—')
+  const p99 = (r: SteppedResult) => (r.best ? fmtMs(r.best.p99) : '—')
   console.log(
     [
       '',

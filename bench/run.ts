@@ -29,7 +29,7 @@ import {
   type SteppedResult,
   stepped,
 } from './scenarios'
-import { type MultiResult, multiInstanceRows } from './multiInstance'
+import { multiInstanceRows } from './multiInstance'
 
 const SCENARIOS = ['many-rooms', 'big-room', 'cold-load', 'idle-memory'] as const
 type Scenario = (typeof SCENARIOS)[number]
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
       console.log(`\n[run ${i + 1}/${repeat}] ${MULTI} (many-rooms load, ours only)`)
       try {
         const { single, multi } = await multiInstanceRows(settings, run)
-        const describe = (r: MultiResult) => (r.best ? `at ${r.best.load}: p99 ${fmtMs(r.best.p99)}` : 'no step passed')
+        const describe = (r: SteppedResult) => (r.best ? `at ${r.best.load}: p99 ${fmtMs(r.best.p99)}` : 'no step passed')
         record('multi-instance, 1 process (SQLite): deliveries/s', 'ours', single.score, describe(single))
         record('multi-instance, 2 instances (PostgreSQL + Redis): deliveries/s', 'ours', multi.score, describe(multi))
       } catch (err) {

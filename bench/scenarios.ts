@@ -146,16 +146,33 @@ function percentile(hist: number[], q: number): number {
   return hist.length - 1
 }
 
+export interface StepPlan {
+  label: string
+  awarenessHz: number
+  updateHz: number
+  steps: Array<{ load: number; rooms: Record<string, number> }>
+}
+
+/** Where the clients connect: one server, or several instances of ours. */
+export interface LoadTarget {
+  url: string
+  stats(): Promise<ServerStats>
+}
+
 /**
  * Adds load step by step (rooms for many-rooms, peers for big-room) until a step fails
- * the criteria twice (see measure), a client is dropped or the generators fall behind.
+ * the criteria twice (see measure), a client is dropped, a server stops answering or the
+ * generators fall behind. Peer i of a room connects to target i mod n; server CPU is the
+ * sum over targets (% of one core), the loop stall the worst of them.
  */
-export async function stepped(
-  kind: ServerKind,
+export async function stepLoad(
+  targets: LoadTarget[],
+  framing: Framing,
+  /** Starts each step's log line, e.g. `ours       rooms=`. */
+  prefix: string,
   settings: Settings,
-  plan: { label: string; awarenessHz: number; updateHz: number; steps: Array<{ load: number; rooms: Record<string, number> }> },
+  plan: StepPlan,
 ): Promise<SteppedResult> {
-  const server = await startServerChild(kind)
   const gens: Child[] = []
   try {
     for (let i = 0; i < settings.generators; i++) gens.push(spawnChild(path.join(HERE, 'loadgen.ts')))
@@ -165,44 +182,53 @@ export async function stepped(
     const steps: StepResult[] = []
     let best: StepResult | null = null
     let generatorBound = false
+    const stats = () => Promise.all(targets.map((t) => t.stats()))
     const measure = async (load: number): Promise<StepResult> => {
       await sleep(settings.warmupMs)
-      const before = await server.stats()
+      const before = await stats()
       await Promise.all(gens.map((g) => g.request('window-start')))
       await sleep(settings.measureMs)
       const reports = await Promise.all(gens.map((g) => g.request<WindowReport>('window-end')))
-      const after = await server.stats()
+      const after = await stats()
       const result = judgeStep(load, reports, {
-        cpuPercent: ((after.cpuUs - before.cpuUs) / 1000 / (after.wallMs - before.wallMs)) * 100,
-        loopMaxMs: after.loopMaxMs,
+        cpuPercent: after.reduce((sum, a, i) => sum + ((a.cpuUs - before[i]!.cpuUs) / 1000 / (a.wallMs - before[i]!.wallMs)) * 100, 0),
+        loopMaxMs: Math.max(...after.map((a) => a.loopMaxMs)),
       })
-      logStep(settings, `${kind.name.padEnd(10)} ${plan.label}=`, result)
+      logStep(settings, prefix, result)
       return result
     }
     for (const step of plan.steps) {
-      // New clients: the difference between the rooms wanted and those present, spread over generators.
-      const perGen: AddRequest['clients'][] = gens.map(() => [])
+      // New clients: the difference between the rooms wanted and those present, spread over
+      // generators, and per generator over targets.
+      const perGen = gens.map(() => targets.map((): AddRequest['clients'] => []))
       for (const [room, size] of Object.entries(step.rooms)) {
-        for (let peer = present[room] ?? 0; peer < size; peer++) perGen[nextGen++ % gens.length]!.push({ room, peer })
+        for (let peer = present[room] ?? 0; peer < size; peer++)
+          perGen[nextGen++ % gens.length]![peer % targets.length]!.push({ room, peer })
         present[room] = size
       }
       let result: StepResult
       try {
         await Promise.all(
-          gens.map((g, i) =>
-            g.request(
-              'add',
-              {
-                url: server.url,
-                framing: kind.framing,
-                clients: perGen[i]!,
-                roomSizes: step.rooms,
-                awarenessHz: plan.awarenessHz,
-                updateHz: plan.updateHz,
-              } satisfies AddRequest,
-              120_000,
-            ),
-          ),
+          gens.map(async (g, gi) => {
+            for (const [ti, target] of targets.entries()) {
+              const clients = perGen[gi]![ti]!
+              // The first target always hears of the step: the room sizes tell a generator
+              // how many deliveries its existing clients should now expect.
+              if (clients.length === 0 && ti > 0) continue
+              await g.request(
+                'add',
+                {
+                  url: target.url,
+                  framing,
+                  clients,
+                  roomSizes: step.rooms,
+                  awarenessHz: plan.awarenessHz,
+                  updateHz: plan.updateHz,
+                } satisfies AddRequest,
+                120_000,
+              )
+            }
+          }),
         )
         result = await measure(step.load)
         // The machine is shared: a stall elsewhere can fail one window. Measure a failed
@@ -211,9 +237,7 @@ export async function stepped(
       } catch (err) {
         // A server too swamped to answer its stats or to take the new clients fails the
         // step; what it passed before still counts.
-        settings.log(
-          `  ${kind.name.padEnd(10)} ${plan.label}=${String(step.load).padStart(4)}  FAIL: ${err instanceof Error ? err.message : String(err)}`,
-        )
+        settings.log(`  ${prefix}${String(step.load).padStart(4)}  FAIL: ${err instanceof Error ? err.message : String(err)}`)
         break
       }
       steps.push(result)
@@ -224,6 +248,15 @@ export async function stepped(
     return { score: best?.deliveriesPerSec ?? 0, best, steps, generatorBound }
   } finally {
     await Promise.allSettled(gens.map((g) => g.kill()))
+  }
+}
+
+/** One server of `kind`, started for this scenario, under `plan`. */
+export async function stepped(kind: ServerKind, settings: Settings, plan: StepPlan): Promise<SteppedResult> {
+  const server = await startServerChild(kind)
+  try {
+    return await stepLoad([server], kind.framing, `${kind.name.padEnd(10)} ${plan.label}=`, settings, plan)
+  } finally {
     await server.child.kill()
   }
 }
