@@ -28,7 +28,8 @@ for (const file of process.argv.slice(2)) {
   const total = (p.endTime - p.startTime) / 1000
   const parent = new Map<number, number>()
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
-  const shortUrl = (url: string) => url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(main|head|cork)\//, '')
+  // Paths from the project's own folders, whichever checkout (BENCH_OURS_DIR) they ran from.
+  const shortUrl = (url: string) => url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(server|lib|bench)\//, '$1/')
   const keyOf = (id: number) => {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame
     return `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`
