@@ -1,14 +1,16 @@
 import type { Metadata } from 'next'
 import { headers } from 'next/headers'
-import { oembedUrl, publicOrigin } from '@/lib/links'
+import { oembedUrl, PUBLIC_ORIGIN_HEADER, publicOrigin } from '@/lib/links'
 
 /**
  * The oEmbed discovery `<link>` for a board or view page, so a pasted link unfurls as a
- * live board in apps that speak oEmbed. Read per request: `PUBLIC_URL` is deploy-time
- * config, and without it the link follows the Host the page was asked for.
+ * live board in apps that speak oEmbed. The server tells the page its public origin (by
+ * the same rule as its API and upgrade); without it (a page rendered some other way) the
+ * Host the page was asked for, trusting no forwarded header.
  */
 export async function oembedAlternates(pagePath: string): Promise<Metadata['alternates']> {
-  const origin = publicOrigin(process.env.PUBLIC_URL, await headers())
+  const requestHeaders = await headers()
+  const origin = requestHeaders.get(PUBLIC_ORIGIN_HEADER) ?? publicOrigin({ trustProxy: false }, requestHeaders)
   return { types: { 'application/json+oembed': oembedUrl(origin, origin + pagePath) } }
 }
 

@@ -8,6 +8,8 @@
  *   /e/<token>         edit, usually expiring  /embed/e/<token>
  */
 
+import { isValidRoomId } from './roomId'
+
 export type LinkMode = 'view' | 'edit'
 
 /** What a board page connects with: a room id, or a token the server resolves. */
@@ -17,12 +19,12 @@ export type BoardLink =
   | { kind: 'token'; token: string; page: LinkMode }
 
 /**
- * Tokens are `<payload>.<mac>`, both base64url. This only checks the outline, so a
- * mistyped link gets a clear page without a round trip; the server decides validity.
+ * A link token is `<payload>.<mac>`, both base64url; room ids never contain a dot. The one
+ * outline both sides use: pages show a clear "link does not work" without a round trip,
+ * and the server tells a token from a room id at the upgrade. Only the server can say
+ * whether a token that fits is valid.
  */
-// Same rule as lib/roomId.ts; repeated so this module stays dependency-free.
-const ROOM_ID = /^[A-Za-z0-9_-]{1,128}$/
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{1,1024}\.[A-Za-z0-9_-]{1,256}$/
+export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,600}\.[A-Za-z0-9_-]{16,64}$/
 
 export function looksLikeToken(value: string): boolean {
   return TOKEN_PATTERN.test(value)
@@ -52,8 +54,8 @@ export function parseLinkPath(pathname: string): BoardLink | null {
   if (embedded) parts.shift()
   const [head, arg, ...rest] = parts
   if (head === undefined || rest.length) return null
-  if (arg === undefined) return embedded && ROOM_ID.test(head) ? { kind: 'room', roomId: head } : null
-  if (head === 'b' && !embedded && ROOM_ID.test(arg)) return { kind: 'room', roomId: arg }
+  if (arg === undefined) return embedded && isValidRoomId(head) ? { kind: 'room', roomId: head } : null
+  if (head === 'b' && !embedded && isValidRoomId(arg)) return { kind: 'room', roomId: arg }
   if ((head === 'v' || head === 'e') && looksLikeToken(arg)) return { kind: 'token', token: arg, page: head === 'v' ? 'view' : 'edit' }
   return null
 }
@@ -125,23 +127,43 @@ export function iframeSnippet(src: string, opts: { width?: number; height?: numb
 // ---------------------------------------------------------------------------------------
 // Absolute URLs
 
-interface HeadersLike {
+/**
+ * The request header through which the server tells the Next.js pages their public
+ * origin. The server sets it on every request the app gets (replacing any value a client
+ * sent), so pages never work out the origin by a rule of their own.
+ */
+export const PUBLIC_ORIGIN_HEADER = 'x-sketchroom-public-origin'
+
+export interface HeadersLike {
   get(name: string): string | null
 }
 
+/** How the server learns its own public address. */
+export interface OriginRule {
+  /** `PUBLIC_URL`: behind a proxy the request's own Host may be an internal name. */
+  publicUrl?: string
+  /** `TRUST_PROXY`: only then does `X-Forwarded-Proto` count; a client can send any header. */
+  trustProxy: boolean
+}
+
 /**
- * The origin links should carry: `PUBLIC_URL` when the host set it (behind a proxy the
- * request's own Host may be an internal name), else the request's Host.
+ * The origin links should carry: `PUBLIC_URL`'s when set, else the Host the request came
+ * to, with `https` when the connection was encrypted or a trusted proxy says it was.
+ * The one rule for links, oEmbed and the default allowed WebSocket origin.
+ *
+ * @example
+ * publicOrigin({ trustProxy: false }, { get: (h) => (h === 'host' ? 'b.example' : null) }) // 'http://b.example'
  */
-export function publicOrigin(publicUrl: string | undefined, headers: HeadersLike): string {
-  if (publicUrl) {
+export function publicOrigin(rule: OriginRule, headers: HeadersLike, encrypted = false): string {
+  if (rule.publicUrl) {
     try {
-      return new URL(publicUrl).origin
+      return new URL(rule.publicUrl).origin
     } catch {
       // A malformed PUBLIC_URL is the server's to report at start-up; links fall back to Host.
     }
   }
-  const proto = headers.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https' ? 'https' : 'http'
+  const forwarded = rule.trustProxy ? headers.get('x-forwarded-proto')?.split(',')[0]?.trim() : undefined
+  const proto = forwarded === 'https' || (!forwarded && encrypted) ? 'https' : 'http'
   const host = headers.get('host') ?? 'localhost'
   return `${proto}://${host}`
 }
