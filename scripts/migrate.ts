@@ -3,7 +3,7 @@
 // deployments that prefer to run migrations as a separate step, before rolling out.
 import { loadConfig } from '../server/config'
 import { ConfigError } from '../server/errors'
-import { PostgresStore } from '../server/PostgresStore'
+import { PostgresStore } from '../server/storage/PostgresStore'
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env)

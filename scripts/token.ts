@@ -4,10 +4,10 @@
  */
 import { parseArgs } from 'node:util'
 import { roomIdProblem } from '../lib/roomId'
-import { resolveAuthSecret } from '../server/authSecret'
+import { resolveAuthSecret } from '../server/http/authSecret'
 import { loadConfig } from '../server/config'
 import { ConfigError } from '../server/errors'
-import { parseDuration, TokenSigner } from '../server/tokens'
+import { parseDuration, TokenSigner } from '../server/http/tokens'
 
 function fail(message: string): never {
   console.error(`token: ${message}`)

@@ -6,13 +6,13 @@
  *   DATABASE_URL + REDIS_URL   PostgreSQL + Redis bus: any number of instances
  */
 import type { Logger } from 'pino'
-import type { Bus } from './Bus'
+import type { Bus } from './bus/Bus'
 import { type Config, sqliteFile } from './config'
-import { PostgresStore } from './PostgresStore'
-import { RedisBus } from './RedisBus'
-import { Replicator } from './Replicator'
-import { SqliteStore } from './SqliteStore'
-import type { SharedStore, Store } from './Store'
+import { PostgresStore } from './storage/PostgresStore'
+import { RedisBus } from './bus/RedisBus'
+import { Replicator } from './bus/Replicator'
+import { SqliteStore } from './storage/SqliteStore'
+import type { SharedStore, Store } from './storage/Store'
 
 export interface Backends {
   store: Store
@@ -56,7 +56,10 @@ export async function openBackends(config: Config, log: Logger, given: { store?:
     store = pg
     storeKind = 'postgres'
   } else {
-    store = new SqliteStore({ file: sqliteFile(config) })
+    store = new SqliteStore({
+      file: sqliteFile(config),
+      onCheckpointError: (err) => log.error({ err }, 'the SQLite checkpoint worker failed; the WAL grows until restart'),
+    })
     storeKind = 'sqlite'
   }
 

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from './errors'
+import { SCHEMA_NAME_PATTERN } from './storage/schemaName'
 
 const MiB = 1024 * 1024
 
@@ -78,11 +79,7 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   /** Schema for sketchroom's tables (created if missing), so one database can hold several deployments. */
-  DATABASE_SCHEMA: z
-    .string()
-    .trim()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier (letters, digits, _)')
-    .default('public'),
+  DATABASE_SCHEMA: z.string().trim().regex(SCHEMA_NAME_PATTERN, 'must be a lower-case identifier (letters, digits, _)').default('public'),
   DATABASE_POOL_SIZE: int(1, 1000).default(10),
   /** Connecting and each query give up after this long, so an unreachable database fails a join promptly. */
   DATABASE_TIMEOUT_MS: int(100, 600_000).default(10_000),

@@ -15,7 +15,7 @@ import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { type Config, loadConfig } from '../server/config'
-import { type RunningServer, type StartOptions, startServer } from '../server/main'
+import { type RunningServer, type StartOptions, startServer } from '../server/app'
 
 export const ROOT = path.resolve(import.meta.dirname, '..')
 

@@ -10,7 +10,7 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { META_KEY, SCHEMA_KEY } from '../../lib/board'
 import { presenceIdForClient } from '../../lib/presence'
-import { encodeAwareness, encodeSyncStep1, encodeUpdate } from '../../server/messages'
+import { encodeAwareness, encodeSyncStep1, encodeUpdate } from '../../server/protocol/messages'
 import {
   connectClient,
   type RawClient,

@@ -8,7 +8,7 @@ import * as encoding from 'lib0/encoding'
 import { afterAll, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { presenceIdForClient } from '../../lib/presence'
-import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../server/messages'
+import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../server/protocol/messages'
 import { connectClient, forceGc, prng, type RawClient, rawClient, sleep, startTestServer, synced } from '../helpers'
 import { assertValidBoard, geoShape, records, seedBoard } from './board'
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core'
 import { newRoomId } from '../../lib/roomId'
-import { TokenSigner } from '../../server/tokens'
+import { TokenSigner } from '../../server/http/tokens'
 import {
   type AppServer,
   drawRectangle,

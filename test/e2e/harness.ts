@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core'
 import { expect } from 'vitest'
 import { loadConfig } from '../../server/config'
-import { startServer, type RunningServer } from '../../server/main'
+import { startServer, type RunningServer } from '../../server/app'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 

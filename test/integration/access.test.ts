@@ -3,10 +3,10 @@ import path from 'node:path'
 import { describe, expect, test } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import { encodeUpdate, encodeSyncStep1, parseMessage } from '../../server/messages'
-import { SqliteStore } from '../../server/SqliteStore'
+import { encodeUpdate, encodeSyncStep1, parseMessage } from '../../server/protocol/messages'
+import { SqliteStore } from '../../server/storage/SqliteStore'
 import { sqliteFile } from '../../server/config'
-import { TokenError, TokenSigner } from '../../server/tokens'
+import { TokenError, TokenSigner } from '../../server/http/tokens'
 import { geoShape, records, seedBoard } from '../abuse/board'
 import {
   connectClient,

@@ -1,8 +1,8 @@
 import * as encoding from 'lib0/encoding'
 import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
-import { encodeUpdate } from '../../server/messages'
-import { SqliteStore } from '../../server/SqliteStore'
+import { encodeUpdate } from '../../server/protocol/messages'
+import { SqliteStore } from '../../server/storage/SqliteStore'
 import { sqliteFile } from '../../server/config'
 import { forceGc, sleep, synced, testScope, type TestServer, waitFor } from '../helpers'
 

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest'
 import * as Y from 'yjs'
-import { encodeUpdate } from '../../server/messages'
+import { encodeUpdate } from '../../server/protocol/messages'
 import { geoShape, records, seedBoard } from '../abuse/board'
 import { forceGc, rawClient, startTestServer, synced, testScope, waitFor } from '../helpers'
 

@@ -2,8 +2,8 @@ import Database from 'better-sqlite3'
 import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { loadConfig, sqliteFile } from '../../server/config'
-import { SqliteStore } from '../../server/SqliteStore'
-import type { Store } from '../../server/Store'
+import { SqliteStore } from '../../server/storage/SqliteStore'
+import type { Store } from '../../server/storage/Store'
 import {
   connectClient,
   rawClient,

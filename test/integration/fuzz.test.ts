@@ -6,7 +6,7 @@ import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { loadConfig, sqliteFile } from '../../server/config'
-import { SqliteStore } from '../../server/SqliteStore'
+import { SqliteStore } from '../../server/storage/SqliteStore'
 import { prng, sleep, startTestServer, tempDir, testScope, type TestServer, waitFor } from '../helpers'
 
 const { defer } = testScope()

@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from 'vitest'
 import * as Y from 'yjs'
-import { encodeSyncStep1, encodeUpdate, parseMessage } from '../../server/messages'
+import { encodeSyncStep1, encodeUpdate, parseMessage } from '../../server/protocol/messages'
 import { forceGc, rawClient, startTestServer, waitFor } from '../helpers'
 
 test('[S9] opening and closing 1,000 rooms with data leaves the heap within 10 % of where it started', async () => {

@@ -1,14 +1,19 @@
+import type http from 'node:http'
 import client from 'prom-client'
-import type { SyncServer } from './SyncServer'
+import type { SyncServer } from '../sync/SyncServer'
+
+export interface Metrics {
+  registry: client.Registry
+  observeAppendSeconds: (seconds: number) => void
+  /** Answers `GET /metrics`. */
+  serve(res: http.ServerResponse, onError: (err: unknown) => void): void
+}
 
 /**
  * A Prometheus registry for one server. Counters read the server's plain Stats when
  * scraped, so the hot path never calls into prom-client.
  */
-export function createMetrics(getServer: () => SyncServer | null): {
-  registry: client.Registry
-  observeAppendSeconds: (seconds: number) => void
-} {
+export function createMetrics(getServer: () => SyncServer | null): Metrics {
   const registry = new client.Registry()
   client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 })
 
@@ -43,5 +48,20 @@ export function createMetrics(getServer: () => SyncServer | null): {
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
     registers: [registry],
   })
-  return { registry, observeAppendSeconds: (seconds) => append.observe(seconds) }
+  return {
+    registry,
+    observeAppendSeconds: (seconds) => append.observe(seconds),
+    serve(res, onError) {
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': registry.contentType })
+          res.end(text)
+        },
+        (err: unknown) => {
+          onError(err)
+          res.writeHead(500).end()
+        },
+      )
+    },
+  }
 }

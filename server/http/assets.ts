@@ -1,7 +1,7 @@
 /**
  * The image store behind `/api/assets`: uploads are streamed to disk, named by the
  * SHA-256 of their bytes, and served back with headers that keep browsers from
- * guessing a type. Plain Node, no framework, so main.ts can call it before Next.js.
+ * guessing a type. Plain Node, no framework, so the router can call it before Next.js.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -10,8 +10,8 @@ import type http from 'node:http'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Transform, type TransformCallback } from 'node:stream'
-
-export const ASSETS_PATH = '/api/assets'
+import { ASSET_TYPES, ASSETS_PATH, type AssetType } from '../../lib/assets'
+import { sendJson } from './responses'
 
 export interface AssetStoreOptions {
   /** Directory for asset files; created on first upload. */
@@ -22,14 +22,10 @@ export interface AssetStoreOptions {
   onError?: (err: unknown) => void
 }
 
-/** Types we accept, recognised by their leading bytes; never by name or declared type. */
-export const ASSET_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const
-export type AssetType = (typeof ASSET_TYPES)[number]
-
 /** How many leading bytes `sniffImageType` needs. */
 const SNIFF_BYTES = 12
 
-/** The image type of a file from its first bytes, or null when it is none we serve. */
+/** The image type of a file from its first bytes (never its name or declared type), or null when it is none we serve. */
 export function sniffImageType(head: Uint8Array): AssetType | null {
   const at = (i: number) => head[i] ?? -1
   const ascii = (from: number, text: string) => [...text].every((c, i) => at(from + i) === c.charCodeAt(0))
@@ -64,11 +60,6 @@ export function createAssetHandler(options: AssetStoreOptions): (req: http.Incom
   let ready: Promise<void> | null = null
   const ensureDirs = () => (ready ??= fsp.mkdir(tmpDir, { recursive: true }).then(() => undefined))
 
-  const sendJson = (res: http.ServerResponse, status: number, body: unknown) => {
-    const text = JSON.stringify(body)
-    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) })
-    res.end(text)
-  }
   const fail = (res: http.ServerResponse, status: number, error: string) => {
     if (res.headersSent) return void res.destroy()
     sendJson(res, status, { error })

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto'
+import { TOKEN_PATTERN } from '../../lib/links'
 
 /** What a link grants. */
 export type AccessMode = 'view' | 'edit'
@@ -23,9 +24,6 @@ export class TokenError extends Error {
     super(TokenProblem[problem])
   }
 }
-
-/** A token is two base64url parts joined by a dot; room ids never contain a dot. */
-export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,600}\.[A-Za-z0-9_-]{16,64}$/
 
 const MAC_BYTES = 16
 

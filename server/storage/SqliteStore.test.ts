@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { tempDir } from '../test/helpers'
+import { tempDir } from '../../test/helpers'
 import { SqliteStore } from './SqliteStore'
 import { storeContract } from './Store.contract'
 

@@ -3,11 +3,13 @@
  * Next.js (it needs the link secret, which only the server holds):
  *
  *   POST /api/links {"roomId"}      → {"edit": "/b/<id>", "view": "/v/<token>"}
- *   GET  /api/tokens/<token>        → {"mode", "expiresAt"} or 401 {"error"}
+ *   GET  /api/tokens/<token>        → {"mode", "expiresAt"}, 410 {"error"} (expired) or 401 {"error"}
  *   GET  /api/oembed?url=…          → oEmbed "rich" JSON with the iframe, or 404 {"error"}
  */
 import type http from 'node:http'
-import { roomIdProblem } from '../lib/roomId'
+import { iframeSnippet } from '../../lib/links'
+import { roomIdProblem } from '../../lib/roomId'
+import { readBody, sendJson as json } from './responses'
 import { type Grant, TokenError, type TokenSigner } from './tokens'
 
 export interface AccessApiOptions {
@@ -23,7 +25,7 @@ export function handleAccessApi(req: http.IncomingMessage, res: http.ServerRespo
   const url = new URL(req.url ?? '/', 'http://internal')
   if (url.pathname === '/api/links') {
     if (req.method !== 'POST') return (json(res, 405, { error: 'use POST' }), true)
-    readBody(req).then(
+    readBody(req, MAX_BODY).then(
       (body) => {
         let roomId: unknown
         try {
@@ -45,7 +47,10 @@ export function handleAccessApi(req: http.IncomingMessage, res: http.ServerRespo
       const grant = options.signer.verify(decodeURIComponent(url.pathname.slice('/api/tokens/'.length)))
       json(res, 200, { mode: grant.mode, expiresAt: grant.expiresAt })
     } catch (err) {
-      json(res, 401, { error: err instanceof TokenError ? err.message : 'this link is not valid' })
+      // The status is what a page branches on (410: it worked once; 401: it never will);
+      // `error` is the sentence to show.
+      const expired = err instanceof TokenError && err.problem === 'expired'
+      json(res, expired ? 410 : 401, { error: err instanceof TokenError ? err.message : 'this link is not valid' })
     }
     return true
   }
@@ -98,31 +103,6 @@ function oembed(req: http.IncomingMessage, res: http.ServerResponse, url: URL, o
     title: grant ? 'sketchroom board (view only)' : 'sketchroom board',
     width,
     height,
-    html: `<iframe src="${escapeAttr(src)}" width="${width}" height="${height}" style="border:0" allow="clipboard-write" loading="lazy" title="sketchroom board"></iframe>`,
-  })
-}
-
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
-  res.end(JSON.stringify(body))
-}
-
-function escapeAttr(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', (chunk: string) => {
-      body += chunk
-      if (body.length > MAX_BODY) {
-        reject(new Error('request body too large'))
-        req.destroy()
-      }
-    })
-    req.on('end', () => resolve(body))
-    req.on('error', reject)
+    html: iframeSnippet(src, { width, height }),
   })
 }

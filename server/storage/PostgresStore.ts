@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import pg from 'pg'
 import * as Y from 'yjs'
+import { isSchemaName } from './schemaName'
 import type { SharedStore, StoredRoom } from './Store'
 
 export interface PostgresStoreOptions {
@@ -22,16 +23,10 @@ export interface PostgresStoreOptions {
 }
 
 const SCHEMA_FILE = new URL('./schema.sql', import.meta.url)
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/
-
-/** Whether `name` can be a PostgreSQL schema name here (lower-case, unquoted identifier). */
-export function isSchemaName(name: string): boolean {
-  return IDENTIFIER.test(name)
-}
 
 /**
  * The store for several sync instances: each room is a log of Yjs updates in PostgreSQL
- * (`server/schema.sql`), appended by whichever instance received them.
+ * (`server/storage/schema.sql`), appended by whichever instance received them.
  *
  * Appends from all instances to one room are serialised on the room's row in
  * `sketchroom_rooms`, which gives the log gap-free sequence numbers in commit order. That

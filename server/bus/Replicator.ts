@@ -1,37 +1,22 @@
 import { createHash } from 'node:crypto'
-import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
 import type { Logger } from 'pino'
 import * as Y from 'yjs'
+import {
+  BUS_AWARENESS_QUERY,
+  type BusMessageIn,
+  encodeAwarenessPayload,
+  encodeBusAwareness,
+  encodeBusState,
+  encodeBusUpdate,
+  parseBusMessage,
+  type StateDigest,
+  StateFlag,
+} from '../protocol/busMessages'
+import { encodeAwarenessRemoval, parseAwarenessUpdate } from '../protocol/messages'
+import type { Room, RoomReplication } from '../room/Room'
+import type { RoomLifecycle } from '../room/RoomRegistry'
+import type { SharedStore } from '../storage/Store'
 import type { Bus } from './Bus'
-import { encodeAwarenessRemoval, parseAwarenessUpdate } from './messages'
-import type { Room, RoomReplication } from './Room'
-import type { RoomLifecycle } from './RoomManager'
-import type { SharedStore } from './Store'
-
-/** First varUint of a bus message. */
-export const BusMessage = {
-  /** A Yjs update the sender has stored: apply and relay, do not store again. */
-  Update: 0,
-  /** An awareness update (y-protocols format) from the sender's clients. */
-  Awareness: 1,
-  /** The sender's state vector and delete-set digest; a flag asks for the same back. */
-  State: 2,
-  /** Asks every instance for its clients' awareness states (a room just opened). */
-  AwarenessQuery: 3,
-} as const
-
-/** Flags of a State message. */
-const StateFlag = {
-  /** Answer with your own State (so the sender learns what it lacks). */
-  WantReply: 1,
-  /**
-   * Compare with your state now: sent after a load or a reconnection, when anything may be
-   * missing. Without it (the periodic check) only what the receiver had a whole interval
-   * ago counts as missing, so updates merely in flight do not trigger repairs.
-   */
-  Exact: 2,
-} as const
 
 export interface ReplicatorOptions {
   bus: Bus
@@ -57,7 +42,7 @@ interface Link {
    * the room's Y.Doc, which a dormant room does not keep.
    */
   changes: number
-  digest: { changes: number; stateVector: Uint8Array; deleteSetHash: Uint8Array } | null
+  digest: (StateDigest & { changes: number }) | null
   /** The state vector at the previous periodic check: content older than one interval. */
   settledVector: Map<number, number>
   /** Clients on other instances: when their state last arrived. */
@@ -135,15 +120,14 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     await this.options.bus.subscribe(link.topic, (message, from) => this.receive(link, message, from))
     // Subscribed now: whatever was stored between our load and this moment is in the store.
     await this.catchUpFromStore(link)
-    this.publish(link, encodeState(this.digest(link), StateFlag.WantReply | StateFlag.Exact))
-    this.publish(link, Uint8Array.of(BusMessage.AwarenessQuery))
+    this.publish(link, encodeBusState(this.digest(link), StateFlag.WantReply | StateFlag.Exact))
+    this.publish(link, BUS_AWARENESS_QUERY)
   }
 
   unloaded(room: Room): void {
     const link = this.links.get(room.id)
     if (!link || link.room !== room) return
     this.links.delete(room.id)
-    this.options.store?.forget(room.id)
     this.options.bus
       .unsubscribe(link.topic)
       .catch((err: unknown) => this.options.log.warn({ err, room: room.id }, 'bus unsubscribe failed'))
@@ -156,20 +140,19 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     if (!link) return
     link.changes++
     const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
-    this.publish(link, encodeWithPayload(BusMessage.Update, update))
+    this.publish(link, encodeBusUpdate(update))
   }
 
   awarenessChanged(room: Room, entries: Uint8Array[]): void {
     const link = this.linkOf(room)
     if (!link) return
-    const payload = encodeAwarenessPayload(entries)
-    for (const entry of parseAwarenessUpdate(payload)) {
+    for (const entry of parseAwarenessUpdate(encodeAwarenessPayload(entries))) {
       // The client is here now, whatever another instance said about it before.
       link.remoteAwareness.delete(entry.clientId)
       if (entry.removed) link.localAwareness.delete(entry.clientId)
       else link.localAwareness.set(entry.clientId, entry.bytes)
     }
-    this.publish(link, encodeWithPayload(BusMessage.Awareness, payload))
+    this.publish(link, encodeBusAwareness(entries))
   }
 
   // --- incoming ------------------------------------------------------------------------
@@ -179,42 +162,38 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     if (room.state !== 'ready' || this.links.get(room.id) !== link) return
     this.stats.received++
     try {
-      const decoder = decoding.createDecoder(message)
-      const type = decoding.readVarUint(decoder)
-      switch (type) {
-        case BusMessage.Update:
-          link.changes++
-          room.applyRemoteUpdate(decoding.readVarUint8Array(decoder))
-          return
-        case BusMessage.Awareness: {
-          const entries = parseAwarenessUpdate(decoding.readVarUint8Array(decoder))
-          const now = Date.now()
-          for (const entry of entries) {
-            if (entry.removed) link.remoteAwareness.delete(entry.clientId)
-            else link.remoteAwareness.set(entry.clientId, { clock: entry.clock, seenAt: now })
-          }
-          room.applyRemoteAwareness(entries)
-          return
-        }
-        case BusMessage.State: {
-          const stateVector = decoding.readVarUint8Array(decoder)
-          const deleteSetHash = decoding.readVarUint8Array(decoder)
-          const flags = decoding.readVarUint(decoder)
-          void this.answerState(link, stateVector, deleteSetHash, flags)
-          return
-        }
-        case BusMessage.AwarenessQuery:
-          if (link.localAwareness.size > 0) {
-            const payload = encodeAwarenessPayload(link.localAwareness.values())
-            this.publish(link, encodeWithPayload(BusMessage.Awareness, payload))
-          }
-          return
-        default:
-          // A newer instance during a rolling upgrade; what it says will reach us another way.
-          return
-      }
+      this.dispatch(link, parseBusMessage(message))
     } catch (err) {
+      // Nothing from the bus is trusted: a bad message costs itself, never the process.
       this.options.log.warn({ err, room: room.id, from }, 'dropped a bus message that does not decode')
+    }
+  }
+
+  private dispatch(link: Link, message: BusMessageIn): void {
+    const { room } = link
+    switch (message.type) {
+      case 'update':
+        link.changes++
+        room.applyRemoteUpdate(message.update)
+        return
+      case 'awareness': {
+        const now = Date.now()
+        for (const entry of message.entries) {
+          if (entry.removed) link.remoteAwareness.delete(entry.clientId)
+          else link.remoteAwareness.set(entry.clientId, { clock: entry.clock, seenAt: now })
+        }
+        room.applyRemoteAwareness(message.entries)
+        return
+      }
+      case 'state':
+        void this.answerState(link, message.stateVector, message.deleteSetHash, message.flags)
+        return
+      case 'awareness-query':
+        if (link.localAwareness.size > 0) this.publish(link, encodeBusAwareness(link.localAwareness.values()))
+        return
+      case 'unknown':
+        // A newer instance during a rolling upgrade; what it says will reach us another way.
+        return
     }
   }
 
@@ -239,7 +218,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     // vectors differ the digests differ anyway, and a repair carries all deletions.
     const deletesDiffer = !Buffer.from(ours.deleteSetHash).equals(theirHash) && (exact || equal)
     if ((flags & StateFlag.WantReply) !== 0 && (weLack || deletesDiffer)) {
-      this.publish(link, encodeState(ours, exact ? StateFlag.Exact : 0))
+      this.publish(link, encodeBusState(ours, exact ? StateFlag.Exact : 0))
     }
     if (!theyLack && !deletesDiffer) return
     try {
@@ -251,7 +230,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     }
     if (room.state !== 'ready' || this.links.get(room.id) !== link) return
     this.stats.repairsSent++
-    this.publish(link, encodeWithPayload(BusMessage.Update, room.diff(theirVector)))
+    this.publish(link, encodeBusUpdate(room.diff(theirVector)))
   }
 
   // --- healing -------------------------------------------------------------------------
@@ -265,7 +244,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
       for (const link of links) {
         if (link.room.state !== 'ready') continue
         const digest = this.digest(link)
-        this.publish(link, encodeState(digest, StateFlag.WantReply))
+        this.publish(link, encodeBusState(digest, StateFlag.WantReply))
         link.settledVector = Y.decodeStateVector(digest.stateVector)
         this.expireAwareness(link, now)
       }
@@ -277,8 +256,8 @@ export class Replicator implements RoomReplication, RoomLifecycle {
 
   private async healNow(link: Link): Promise<void> {
     if (link.room.state !== 'ready') return
-    this.publish(link, encodeState(this.digest(link), StateFlag.WantReply | StateFlag.Exact))
-    this.publish(link, Uint8Array.of(BusMessage.AwarenessQuery))
+    this.publish(link, encodeBusState(this.digest(link), StateFlag.WantReply | StateFlag.Exact))
+    this.publish(link, BUS_AWARENESS_QUERY)
     await this.catchUpFromStore(link)
   }
 
@@ -324,7 +303,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
   }
 
   /** The room's state vector and delete-set hash, recomputed only after a change. */
-  private digest(link: Link): { stateVector: Uint8Array; deleteSetHash: Uint8Array } {
+  private digest(link: Link): StateDigest {
     if (link.digest && link.digest.changes === link.changes) return link.digest
     // Through the room's own methods, which answer a dormant room without waking it.
     const stateVector = link.room.stateVector()
@@ -335,29 +314,4 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     link.digest = { changes: link.changes, stateVector, deleteSetHash }
     return link.digest
   }
-}
-
-function encodeWithPayload(type: number, payload: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, type)
-  encoding.writeVarUint8Array(encoder, payload)
-  return encoding.toUint8Array(encoder)
-}
-
-function encodeState(digest: { stateVector: Uint8Array; deleteSetHash: Uint8Array }, flags: number): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, BusMessage.State)
-  encoding.writeVarUint8Array(encoder, digest.stateVector)
-  encoding.writeVarUint8Array(encoder, digest.deleteSetHash)
-  encoding.writeVarUint(encoder, flags)
-  return encoding.toUint8Array(encoder)
-}
-
-/** An awareness update in y-protocols format (count, then entries) from raw entries. */
-function encodeAwarenessPayload(entries: Iterable<Uint8Array>): Uint8Array {
-  const list = [...entries]
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, list.length)
-  for (const entry of list) encoding.writeUint8Array(encoder, entry)
-  return encoding.toUint8Array(encoder)
 }

@@ -3,7 +3,7 @@
  * `busContract` with a factory; see InProcessBus.test.ts and RedisBus.test.ts.
  */
 import { describe, expect, test } from 'vitest'
-import { waitFor } from '../test/helpers'
+import { waitFor } from '../../test/helpers'
 import type { Bus } from './Bus'
 
 export interface BusFixture {

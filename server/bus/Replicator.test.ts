@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
-import { connectClient, startTestServer, synced, type TestClient, type TestServer, waitFor } from '../test/helpers'
+import { connectClient, startTestServer, synced, type TestClient, type TestServer, waitFor } from '../../test/helpers'
 import { type InProcessBus, InProcessHub } from './InProcessBus'
-import { PostgresStore } from './PostgresStore'
-import type { Store } from './Store'
+import { PostgresStore } from '../storage/PostgresStore'
+import type { Store } from '../storage/Store'
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const FAST = { ANTI_ENTROPY_INTERVAL_MS: '200', REMOTE_AWARENESS_TIMEOUT_MS: '1000' }

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { expect, test } from 'vitest'
-import { WriteBatch } from './Connection'
+import { WriteBatch } from './WriteBatch'
 
 test('WriteBatch: the writes of one turn reach the stream as one batch, after the turn', async () => {
   const writes: number[] = []

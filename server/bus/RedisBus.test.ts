@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { hostAndPort, startTcpProxy, type TcpProxy, viaProxy } from '../test/multi/tcpProxy'
+import { hostAndPort, startTcpProxy, type TcpProxy, viaProxy } from '../../test/multi/tcpProxy'
 import type { Bus } from './Bus'
 import { busContract } from './Bus.contract'
 import { RedisBus } from './RedisBus'

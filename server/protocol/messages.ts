@@ -7,8 +7,8 @@
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import { AuthType, MessageType, SyncType } from '../lib/protocol'
-import { SyncError } from './errors'
+import { AuthType, MessageType, SyncType } from '../../lib/protocol'
+import { SyncError } from '../errors'
 
 /** One client's entry in an awareness update, kept as raw bytes so relaying never re-encodes. */
 export interface AwarenessEntry {

@@ -6,6 +6,17 @@ import Database from 'better-sqlite3'
 import * as Y from 'yjs'
 import type { Store, StoredRoom } from './Store'
 
+export interface SqliteStoreOptions {
+  file: string
+  /** How often a worker thread checkpoints the WAL (default 250 ms); 0: SQLite's own autocheckpoint. */
+  checkpointIntervalMs?: number
+  /**
+   * Told when the checkpoint worker fails. Without checkpoints the WAL grows until
+   * restart, so this deserves a loud log line.
+   */
+  onCheckpointError?: (err: Error) => void
+}
+
 /**
  * The embedded default store: one SQLite file in WAL mode.
  *
@@ -27,7 +38,7 @@ export class SqliteStore implements Store {
   private readonly nextSeq = new Map<string, number>()
   private readonly checkpointer: Worker | null
 
-  constructor(options: { file: string; checkpointIntervalMs?: number }) {
+  constructor(options: SqliteStoreOptions) {
     fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true })
     this.db = new Database(options.file)
     this.db.pragma('journal_mode = WAL')
@@ -40,7 +51,7 @@ export class SqliteStore implements Store {
     const interval = options.checkpointIntervalMs ?? 250
     if (interval > 0) {
       this.db.pragma('wal_autocheckpoint = 0')
-      this.checkpointer = startCheckpointer(path.resolve(options.file), interval)
+      this.checkpointer = startCheckpointer(path.resolve(options.file), interval, options.onCheckpointError)
     } else {
       this.checkpointer = null
     }
@@ -105,7 +116,7 @@ export class SqliteStore implements Store {
 }
 
 /** A worker thread that checkpoints the WAL of `file` every `intervalMs`. */
-function startCheckpointer(file: string, intervalMs: number): Worker {
+function startCheckpointer(file: string, intervalMs: number, onError: ((err: Error) => void) | undefined): Worker {
   const modulePath = createRequire(import.meta.url).resolve('better-sqlite3')
   const worker = new Worker(
     `
@@ -124,10 +135,7 @@ function startCheckpointer(file: string, intervalMs: number): Worker {
     `,
     { eval: true, workerData: { file, modulePath, intervalMs } },
   )
-  worker.on('error', (err) => {
-    // Without checkpoints the WAL grows until restart; say so loudly rather than silently.
-    console.error(`sketchroom: the SQLite checkpoint worker for ${file} failed: ${err.message}`)
-  })
+  worker.on('error', (err) => onError?.(err))
   worker.unref()
   return worker
 }

@@ -1,0 +1,309 @@
+import type { Logger } from 'pino'
+import type * as Y from 'yjs'
+import { CloseCode } from '../../lib/protocol'
+import type { BoardRules } from '../board/BoardRules'
+import { SyncError } from '../errors'
+import { type AwarenessEntry, encodePermissionDenied, parseMessage } from '../protocol/messages'
+import { checkUpdateV1 } from '../protocol/updates'
+import type { Store } from '../storage/Store'
+import { AwarenessTable } from './AwarenessTable'
+import { Outbox } from './Outbox'
+import type { Peer } from './Peer'
+import { RoomDocument } from './RoomDocument'
+import { type IntakeLimits, TooManyRefused, UpdateIntake } from './UpdateIntake'
+
+export interface RoomLimits extends IntakeLimits {
+  /** Largest awareness state (one client's entry). */
+  maxAwarenessBytes: number
+  /** Connections per room; the next joiner is closed with 4413. */
+  maxConnections: number
+}
+
+/** Hears a room's local changes so other instances can get them (the Bus). */
+export interface RoomReplication {
+  /** Local updates, once stored. */
+  updatesStored(room: Room, updates: Uint8Array[]): void
+  /** Local awareness entries, as relayed. */
+  awarenessChanged(room: Room, entries: Uint8Array[]): void
+}
+
+export interface RoomOptions {
+  store: Store
+  log: Logger
+  /** Asks for `room.flush()` to be called: the FlushScheduler decides when. */
+  requestFlush(room: Room): void
+  /** Compact the stored log into one snapshot once it holds this many bytes or entries. */
+  compactAfterBytes: number
+  compactAfterEntries: number
+  observeAppendSeconds?: (seconds: number) => void
+  replicate?: RoomReplication
+  /** tldraw's rules for `records` and `meta`; without them the room relays any Yjs content. */
+  rules?: BoardRules
+  limits: RoomLimits
+}
+
+/**
+ * loading → ready → unloading → closed, or → failed from loading or ready. Only a ready
+ * room takes connections and changes.
+ */
+export type RoomState = 'loading' | 'ready' | 'unloading' | 'closed' | 'failed'
+
+/**
+ * One board: its document, the awareness of everyone in it, and their connections.
+ *
+ * A frame from a peer goes to the update intake (checked, applied, maybe reverted or
+ * held back) or the awareness table; what they accept is queued in the outbox, which the
+ * FlushScheduler flushes: stored first, then sent to every peer but its sender.
+ *
+ * @example
+ * const room = new Room('abc', options)
+ * await room.load()
+ * room.join(peer)
+ * room.receive(peer, frame)
+ */
+export class Room {
+  private roomState: RoomState = 'loading'
+  private readonly peers = new Set<Peer>()
+  private readonly document: RoomDocument
+  private readonly intake: UpdateIntake
+  private readonly awareness: AwarenessTable
+  private readonly outbox: Outbox
+
+  constructor(
+    readonly id: string,
+    private readonly options: RoomOptions,
+  ) {
+    const { log, limits, rules } = options
+    this.document = new RoomDocument(rules)
+    this.outbox = new Outbox({
+      roomId: id,
+      store: options.store,
+      log,
+      peers: this.peers,
+      compactAfterBytes: options.compactAfterBytes,
+      compactAfterEntries: options.compactAfterEntries,
+      encodedState: () => this.document.encodedState(),
+      observeAppendSeconds: options.observeAppendSeconds,
+      onStored: options.replicate ? (updates) => options.replicate!.updatesStored(this, updates) : undefined,
+      onAwarenessSent: options.replicate ? (entries) => options.replicate!.awarenessChanged(this, entries) : undefined,
+      onStoreFailed: (error) => this.fail(error),
+    })
+    this.intake = new UpdateIntake({
+      roomId: id,
+      document: this.document,
+      log: this.outbox,
+      limits,
+      logger: log,
+      onGaveUp: (relay, sender) => {
+        if (this.roomState !== 'ready') return
+        this.outbox.queueUpdate(relay)
+        this.requestFlush()
+        sender.close(CloseCode.Malformed, 'malformed message: update depends on changes that were never sent')
+      },
+    })
+    this.awareness = new AwarenessTable({
+      roomId: id,
+      maxAwarenessBytes: limits.maxAwarenessBytes,
+      rules,
+      log,
+      onChange: (clientId, entry, from) => this.outbox.queueAwareness(clientId, entry, from),
+    })
+  }
+
+  get state(): RoomState {
+    return this.roomState
+  }
+
+  /** The room's Y.Doc, brought back to life first if the room was dormant. */
+  get doc(): Y.Doc {
+    return this.document.doc
+  }
+
+  get isDormant(): boolean {
+    return this.document.isDormant
+  }
+
+  get connections(): ReadonlySet<Peer> {
+    return this.peers
+  }
+
+  /** Reads the room from the store. Throws (and the room must be discarded) if it cannot. */
+  async load(): Promise<void> {
+    const stored = await this.options.store.load(this.id)
+    if (stored) {
+      this.document.loadStored(stored.update)
+      this.outbox.loaded(stored.entries, stored.bytes)
+    }
+    this.roomState = 'ready'
+  }
+
+  /** Adds a connection and starts the sync handshake with it. */
+  join(peer: Peer): void {
+    const { maxConnections } = this.options.limits
+    if (this.peers.size >= maxConnections) {
+      throw new SyncError('limit', `this board is full: ${maxConnections} people are connected`)
+    }
+    this.peers.add(peer)
+    peer.send(this.document.stateVectorFrame())
+    const awareness = this.awareness.frame()
+    if (awareness) peer.send(awareness)
+  }
+
+  /** Removes a connection; the awareness states it spoke for are announced as gone. */
+  leave(peer: Peer): void {
+    if (!this.peers.delete(peer)) return
+    this.awareness.leave(peer)
+    this.requestFlush()
+  }
+
+  /**
+   * Handles one binary frame. Returns false when it changed nothing at all (an echo of
+   * known awareness), which the rate limiter does not count. Throws SyncError for
+   * malformed input; the caller closes `peer`.
+   */
+  receive(peer: Peer, frame: Uint8Array): boolean {
+    const message = parseMessage(frame)
+    switch (message.type) {
+      case 'sync-step1':
+        peer.handshakeDone()
+        // A joiner's answer must not run ahead of updates the room has not stored yet.
+        this.outbox.whenStored(() => peer.send(this.document.answerStep1(message.stateVector)))
+        return true
+      case 'sync-step2':
+      case 'sync-update':
+        if (peer.readOnly) this.refuseWrite(peer, message.update)
+        else this.applyUpdate(peer, message.update)
+        return true
+      case 'awareness':
+        return this.applyAwareness(peer, message.entries) || message.entries.length === 0
+      case 'query-awareness': {
+        const frame = this.awareness.frame()
+        if (frame) peer.send(frame)
+        return true
+      }
+      case 'auth':
+      case 'unknown':
+        return true
+    }
+  }
+
+  /**
+   * A view-only connection's write: never applied, relayed or stored. The client is told
+   * once (y-websocket's permission-denied message) and keeps reading.
+   */
+  private refuseWrite(peer: Peer, update: Uint8Array): void {
+    // Every client answers our sync step 1 with its own (usually empty) step 2: not a write.
+    if (checkUpdateV1(update).empty || !peer.firstDeniedWrite()) return
+    peer.send(encodePermissionDenied('this is a view-only link: changes are not saved'))
+    this.options.log.info({ room: this.id, conn: peer.id }, 'refused a write from a view-only connection')
+  }
+
+  private applyUpdate(peer: Peer, update: Uint8Array): void {
+    let relay
+    try {
+      relay = this.intake.apply(peer, update)
+    } catch (err) {
+      // What the sender did change validly still goes out before it is closed.
+      if (err instanceof TooManyRefused && err.relay) this.queue(err.relay)
+      throw err
+    }
+    if (relay) this.queue(relay)
+  }
+
+  private queue(relay: NonNullable<ReturnType<UpdateIntake['apply']>>): void {
+    this.outbox.queueUpdate(relay)
+    this.requestFlush()
+  }
+
+  private applyAwareness(from: Peer | null, entries: AwarenessEntry[]): boolean {
+    const changed = this.awareness.apply(from, entries)
+    if (changed) this.requestFlush()
+    return changed
+  }
+
+  /**
+   * An update from another instance (already stored there): applied and relayed to this
+   * instance's peers, not stored again.
+   */
+  applyRemoteUpdate(update: Uint8Array): void {
+    if (this.roomState !== 'ready') return
+    const before = this.document.changes
+    this.document.applyRemote(update)
+    if (this.document.changes === before) return
+    this.outbox.queueUpdate({ update, from: null }, true)
+    this.requestFlush()
+  }
+
+  /** Awareness entries from another instance's clients. */
+  applyRemoteAwareness(entries: AwarenessEntry[]): void {
+    if (this.roomState !== 'ready') return
+    this.applyAwareness(null, entries)
+  }
+
+  /** This room's state vector, for anti-entropy with other instances (a dormant room stays asleep). */
+  stateVector(): Uint8Array {
+    return this.document.stateVector()
+  }
+
+  /** What this room has that a peer with `stateVector` lacks. */
+  diff(stateVector: Uint8Array): Uint8Array {
+    return this.document.diff(stateVector)
+  }
+
+  /**
+   * Idle rooms keep only their encoded state (a Y.Doc takes several times its encoded
+   * size in memory). Called by the server's housekeeping; a no-op unless the document has
+   * been still for `afterMs` and nothing is in flight.
+   */
+  sleepIfIdle(now: number, afterMs: number): boolean {
+    if (this.document.isDormant || this.roomState !== 'ready' || !this.document.quietSince(now, afterMs)) return false
+    if (!this.outbox.idle || this.intake.waiting || this.document.hasIncomplete()) return false
+    const state = this.document.sleep()
+    if (this.outbox.entries > 1) this.outbox.compactTo(state)
+    return true
+  }
+
+  private requestFlush(): void {
+    this.options.requestFlush(this)
+  }
+
+  /** Stores and sends what was queued. Flushes run one after another. */
+  flush(): Promise<void> {
+    return this.outbox.flush()
+  }
+
+  /** Waits for everything received so far to be stored. */
+  async settle(): Promise<void> {
+    await this.outbox.flush()
+  }
+
+  /** Flushes, compacts and frees the room. The caller has checked that nobody is in it. */
+  async unload(): Promise<void> {
+    this.roomState = 'unloading'
+    try {
+      await this.outbox.flush()
+      await this.outbox.compact()
+    } finally {
+      this.roomState = 'closed'
+      this.outbox.stop()
+      this.intake.stop()
+      // Kept (destroyed) so late readers of `doc` do not look at a dormant room.
+      this.document.destroy()
+    }
+  }
+
+  /** Something went wrong that makes this room unsafe to keep serving: drop everyone. */
+  fail(error: SyncError): void {
+    if (this.roomState === 'failed') return
+    this.roomState = 'failed'
+    this.outbox.stop()
+    this.intake.stop()
+    this.options.log.error({ err: error.cause ?? error, room: this.id }, error.message)
+    for (const peer of this.peers) peer.close(CloseCode.InternalError, error.message)
+  }
+
+  /** A room that failed to load: free what it holds. */
+  discard(): void {
+    this.document.destroy()
+  }
+}

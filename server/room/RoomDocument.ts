@@ -1,0 +1,170 @@
+import * as Y from 'yjs'
+import type { BoardRules } from '../board/BoardRules'
+import type { BoardWatcher } from '../board/BoardWatcher'
+import { LOADING } from '../board/origins'
+import { SyncError } from '../errors'
+import { encodeSyncStep1, encodeSyncStep2 } from '../protocol/messages'
+import { isEmptyStateVector, transactionChanged } from '../protocol/updates'
+
+/** Transaction origin of updates from other instances. */
+const REMOTE = 'remote'
+
+/**
+ * A room's document, live or dormant, and the frames every joiner gets, encoded once.
+ *
+ * A live document is a Y.Doc (several times its encoded size in memory). A dormant one is
+ * only its encoded state: it still answers joins, state vectors and diffs without waking,
+ * and the first change brings the Y.Doc back. The encoded full state and state vector are
+ * cached for joiners until the document changes.
+ *
+ * @example
+ * const document = new RoomDocument(rules)
+ * document.loadStored(stored.update)
+ * peer.send(document.stateVectorFrame())
+ */
+export class RoomDocument {
+  private liveDoc: Y.Doc | null = null
+  /** While dormant: the whole document, encoded (a view into `fullFrame`). */
+  private dormantState: Uint8Array | null = null
+  private fullFrame: Uint8Array | null = null
+  private vectorFrame: Uint8Array | null = null
+  private boardWatcher: BoardWatcher | null = null
+  private lastChangeAt = Date.now()
+  private changeCount = 0
+
+  constructor(private readonly rules?: BoardRules) {
+    this.attach(new Y.Doc())
+  }
+
+  /** The Y.Doc, brought back to life first if the document was dormant. */
+  get doc(): Y.Doc {
+    if (!this.liveDoc) this.wake()
+    return this.liveDoc!
+  }
+
+  get isDormant(): boolean {
+    return this.liveDoc === null
+  }
+
+  /** Bumped by every transaction that changed the document. */
+  get changes(): number {
+    return this.changeCount
+  }
+
+  /** Collects rule violations as updates apply (null when the room has no board rules). */
+  get watcher(): BoardWatcher | null {
+    if (!this.liveDoc) this.wake()
+    return this.boardWatcher
+  }
+
+  private attach(doc: Y.Doc): void {
+    // Yjs encodes every transaction for 'update' listeners; we only need to know whether
+    // one changed anything, which is the test Yjs itself uses before encoding.
+    doc.on('afterTransactionCleanup', (tr: Y.Transaction) => {
+      if (!transactionChanged(tr)) return
+      this.changeCount++
+      this.lastChangeAt = Date.now()
+      this.fullFrame = null
+      this.vectorFrame = null
+    })
+    this.liveDoc = doc
+    this.boardWatcher = this.rules ? this.rules.watch(doc) : null
+  }
+
+  /** Applies what the store holds (validated when it was written) and keeps it as the joiners' frame. */
+  loadStored(update: Uint8Array): void {
+    Y.applyUpdate(this.doc, update, LOADING)
+    // The stored update is already a full state: joiners get it without re-encoding.
+    this.fullFrame = encodeSyncStep2(update)
+  }
+
+  /** An update another instance stored and checked: applied as is. */
+  applyRemote(update: Uint8Array): void {
+    Y.applyUpdate(this.doc, update, REMOTE)
+  }
+
+  /** Sync step 1 with this document's state vector. */
+  stateVectorFrame(): Uint8Array {
+    return (this.vectorFrame ??= encodeSyncStep1(this.stateVector()))
+  }
+
+  /** The answer to a peer's sync step 1: sync step 2 with what it lacks. */
+  answerStep1(stateVector: Uint8Array): Uint8Array {
+    if (isEmptyStateVector(stateVector)) return (this.fullFrame ??= encodeSyncStep2(this.encodedState()))
+    let diff: Uint8Array
+    try {
+      diff = this.diff(stateVector)
+    } catch (err) {
+      throw new SyncError('malformed', 'malformed message: state vector does not decode', { cause: err })
+    }
+    return encodeSyncStep2(diff)
+  }
+
+  /** The whole document encoded, without waking a dormant one. */
+  encodedState(): Uint8Array {
+    return this.dormantState ?? Y.encodeStateAsUpdate(this.liveDoc!)
+  }
+
+  stateVector(): Uint8Array {
+    return this.dormantState ? Y.encodeStateVectorFromUpdate(this.dormantState) : Y.encodeStateVector(this.liveDoc!)
+  }
+
+  /** What this document has that a peer with `stateVector` lacks. */
+  diff(stateVector: Uint8Array): Uint8Array {
+    return this.dormantState ? Y.diffUpdate(this.dormantState, stateVector) : Y.encodeStateAsUpdate(this.liveDoc!, stateVector)
+  }
+
+  /** Whether the document holds structs or deletions still waiting for changes they depend on. */
+  hasIncomplete(): boolean {
+    const store = this.liveDoc?.store
+    return store !== undefined && (store.pendingStructs !== null || store.pendingDs !== null)
+  }
+
+  /**
+   * Forgets structs and deletions whose dependencies never came. Yjs has no API for it: it
+   * clears these two fields itself once they integrate, and this is the one place that
+   * does the same for content that never will.
+   */
+  discardIncomplete(): void {
+    const store = this.liveDoc?.store
+    if (!store) return
+    store.pendingStructs = null
+    store.pendingDs = null
+  }
+
+  quietSince(now: number, ms: number): boolean {
+    return now - this.lastChangeAt >= ms
+  }
+
+  /**
+   * Keeps only the encoded state and frees the Y.Doc; returns that state. The caller has
+   * checked that nothing is in flight.
+   */
+  sleep(): Uint8Array {
+    const doc = this.liveDoc!
+    const state = Y.encodeStateAsUpdate(doc)
+    const vectorFrame = this.vectorFrame ?? encodeSyncStep1(Y.encodeStateVector(doc))
+    doc.destroy()
+    this.liveDoc = null
+    this.boardWatcher = null
+    this.fullFrame = encodeSyncStep2(state)
+    this.dormantState = this.fullFrame.subarray(this.fullFrame.length - state.length)
+    this.vectorFrame = vectorFrame
+    return this.dormantState
+  }
+
+  private wake(): void {
+    const state = this.dormantState!
+    const frames = [this.fullFrame, this.vectorFrame] as const
+    this.attach(new Y.Doc())
+    Y.applyUpdate(this.liveDoc!, state, LOADING)
+    // Same content as before: the cached frames stay valid.
+    ;[this.fullFrame, this.vectorFrame] = frames
+    this.dormantState = null
+  }
+
+  /** Frees the Y.Doc for good (the room closed). */
+  destroy(): void {
+    this.liveDoc?.destroy()
+  }
+}

@@ -1,0 +1,176 @@
+import type { Logger } from 'pino'
+import * as Y from 'yjs'
+import { SyncError } from '../errors'
+import { checkUpdateV1, ownBytes } from '../protocol/updates'
+import type { Peer } from './Peer'
+import type { RoomDocument } from './RoomDocument'
+
+/** An update to store and send to the room: as received, or the server's own. */
+export interface Relay {
+  update: Uint8Array
+  /** Who sent it (it does not get it back); null for the server's corrections and completions. */
+  from: Peer | null
+}
+
+/** The part of the store bookkeeping the size limit needs (the Outbox's). */
+export interface LogSize {
+  /** Bytes of the stored log: an over-count until compaction, never an under-count. */
+  readonly bytes: number
+  /** Replaces the stored log by `state` once what is queued is stored. */
+  compactTo(state: Uint8Array): void
+}
+
+export interface IntakeLimits {
+  /** Refuse updates that would grow the stored document past this. */
+  maxDocBytes: number
+  /** How long an update may wait for changes it depends on before its sender is cut off. */
+  pendingTimeoutMs: number
+}
+
+export interface IntakeOptions {
+  roomId: string
+  document: RoomDocument
+  log: LogSize
+  limits: IntakeLimits
+  logger: Logger
+  /**
+   * Held-back updates timed out: `relay` is what did integrate meanwhile (to store and
+   * send), `sender` the connection to cut off.
+   */
+  onGaveUp(relay: Relay, sender: Peer): void
+}
+
+/**
+ * Everything between "a peer sent an update" and "this goes to the store and the room":
+ * the size limit, the strict decode, applying it, reverting what breaks the board rules,
+ * and holding back updates whose dependencies have not arrived.
+ *
+ * @example
+ * const relay = intake.apply(peer, update) // throws SyncError for the sender
+ * if (relay) outbox.queueUpdate(relay)
+ */
+export class UpdateIntake {
+  /** Set while the doc holds structs whose dependencies have not arrived. */
+  private held: { since: Uint8Array; sender: Peer; timer: NodeJS.Timeout } | null = null
+
+  constructor(private readonly options: IntakeOptions) {}
+
+  /** Whether updates are held back, waiting for what they depend on. */
+  get waiting(): boolean {
+    return this.held !== null
+  }
+
+  /**
+   * Applies one update from `from` and returns what to relay and store, or null when it
+   * changed nothing (or is held back). Throws SyncError for the sender: malformed, over
+   * the size limit, or too many refused changes.
+   */
+  apply(from: Peer, received: Uint8Array): Relay | null {
+    const { document, log, limits } = this.options
+    if (log.bytes + received.length > limits.maxDocBytes) {
+      // The log over-counts (overwritten values stay in it until compaction): measure for real.
+      const state = Y.encodeStateAsUpdate(document.doc)
+      if (state.length + received.length > limits.maxDocBytes) {
+        throw new SyncError('limit', `this board has reached its size limit of ${limits.maxDocBytes} bytes`)
+      }
+      log.compactTo(state)
+    }
+    // Decoding first means a bad update is refused whole, never half applied.
+    // An empty one (every client's first sync step 2 to a board it lacks nothing of) changes nothing.
+    if (checkUpdateV1(received).empty) return null
+    const update = ownBytes(received)
+    const doc = document.doc
+    const wasHeld = this.held !== null
+    const changesBefore = document.changes
+    let beforeState = new Map<number, number>()
+    // The transaction Yjs would open for a remote update, opened here to keep the state it
+    // started from (Yjs computes it anyway) for the slow paths below; encoded only there.
+    Y.transact(
+      doc,
+      (tr) => {
+        beforeState = tr.beforeState
+        Y.applyUpdate(doc, update, from)
+      },
+      from,
+      false,
+    )
+    const before = () => Y.encodeStateVector(beforeState)
+
+    const watcher = document.watcher
+    const violations = watcher?.take() ?? []
+    let tooMany = false
+    if (violations.length > 0) {
+      watcher!.revert(violations)
+      tooMany = from.offend(violations.length)
+      this.options.logger.warn(
+        {
+          room: this.options.roomId,
+          conn: from.id,
+          violations: violations.slice(0, 5).map((v) => `${v.key}: ${v.reason}`),
+          count: violations.length,
+        },
+        'reverted invalid changes',
+      )
+    }
+    let relay: Relay | null = null
+    if (document.hasIncomplete()) {
+      // Held back (corrections included) until the missing changes arrive.
+      if (!this.held) this.holdBack(from, before())
+    } else if (wasHeld) {
+      // Completed what was waiting: send everything since it started.
+      relay = { update: Y.encodeStateAsUpdate(doc, this.release()), from: null }
+    } else if (violations.length > 0) {
+      // Send what actually changed, sender included, so reverted content never leaves the
+      // server and everyone converges on the valid state.
+      relay = { update: Y.encodeStateAsUpdate(doc, before()), from: null }
+    } else if (document.changes !== changesBefore) {
+      // The fast path: relay and store the bytes as received.
+      relay = { update, from }
+    }
+    if (tooMany) throw new TooManyRefused(relay, `malformed message: too many invalid changes (${from.offences})`)
+    return relay
+  }
+
+  /**
+   * The doc holds structs whose dependencies have not arrived (normal for a moment after a
+   * reconnect). They are neither relayed nor stored until complete; if they stay
+   * incomplete, the sender is cut off and they are dropped.
+   */
+  private holdBack(sender: Peer, since: Uint8Array): void {
+    const timer = setTimeout(() => {
+      if (this.held?.timer !== timer) return
+      this.options.document.discardIncomplete()
+      // What did integrate while waiting still goes out and into the store.
+      const update = Y.encodeStateAsUpdate(this.options.document.doc, this.release())
+      this.options.onGaveUp({ update, from: null }, sender)
+    }, this.options.limits.pendingTimeoutMs)
+    timer.unref()
+    this.held = { since, sender, timer }
+  }
+
+  private release(): Uint8Array {
+    const { since, timer } = this.held!
+    clearTimeout(timer)
+    this.held = null
+    return since
+  }
+
+  /** The room is closing: nothing more will complete. */
+  stop(): void {
+    if (this.held) clearTimeout(this.held.timer)
+    this.held = null
+  }
+}
+
+/**
+ * The sender passed its allowance of refused changes. What it did change validly still
+ * has to go out (`relay`), before the sender is closed.
+ */
+export class TooManyRefused extends SyncError {
+  constructor(
+    readonly relay: Relay | null,
+    message: string,
+  ) {
+    super('malformed', message)
+  }
+}

@@ -1,0 +1,218 @@
+import type { Logger } from 'pino'
+import { CloseCode } from '../../lib/protocol'
+import type { BoardRules } from '../board/BoardRules'
+import { SyncError } from '../errors'
+import { Room, type RoomLimits, type RoomReplication } from '../room/Room'
+import { type RoomHandle, type RoomLifecycle, RoomRegistry } from '../room/RoomRegistry'
+import type { Store } from '../storage/Store'
+import { Connection, type ConnectionLimits, type SyncSocket } from './Connection'
+import { FlushScheduler } from './FlushScheduler'
+import { Stats } from './Stats'
+import { type Corkable, WriteBatch } from './WriteBatch'
+
+export interface SyncServerOptions {
+  store: Store
+  log: Logger
+  /** Cut a peer off when this many bytes wait unsent to it. */
+  maxBufferedBytes: number
+  /** Ping every socket this often; one that missed the previous ping is terminated. */
+  heartbeatIntervalMs: number
+  compactAfterBytes: number
+  compactAfterEntries?: number
+  /** A busy room sends at most this often, batching what arrives meanwhile (default 16 ms). */
+  flushIntervalMs?: number
+  /** A room whose document has not changed this long keeps only its encoded state (default 30 s). */
+  dormantAfterMs?: number
+  /** Grace period before an empty room is unloaded (default 1 s). */
+  unloadDelayMs?: number
+  observeAppendSeconds?: (seconds: number) => void
+  /** tldraw's rules for board content; without them the server relays any Yjs content. */
+  rules?: BoardRules
+  limits: SyncLimits
+  /** Multi-instance replication (the Bus); absent for a single process. */
+  replicate?: RoomReplication
+  lifecycle?: RoomLifecycle
+}
+
+export interface SyncLimits extends RoomLimits, Omit<ConnectionLimits, 'maxBufferedBytes'> {}
+
+/** What the transport calls when its socket has news. */
+export interface SocketEvents {
+  message(data: Uint8Array, isBinary: boolean): void
+  close(code: number, reason: string): void
+  pong(): void
+}
+
+/**
+ * The y-websocket sync service, without any transport: the edge (http/upgrade.ts)
+ * upgrades the HTTP request and hands each socket to `accept`. It routes a connection's
+ * frames to its room (held until the room has loaded), runs the heartbeat, and owns the
+ * one FlushScheduler every room sends through.
+ *
+ * @example
+ * const sync = new SyncServer({ store, log, maxBufferedBytes: 48 << 20, heartbeatIntervalMs: 10_000,
+ *   compactAfterBytes: 1 << 20, limits: syncLimits(config) })
+ * wss.on('connection', (ws) => {
+ *   const events = sync.accept(ws, roomId)
+ *   ws.on('message', (data, isBinary) => events.message(data as Buffer, isBinary))
+ *   ws.on('close', (code, reason) => events.close(code, reason.toString()))
+ *   ws.on('pong', () => events.pong())
+ * })
+ */
+export class SyncServer {
+  readonly stats = new Stats()
+  readonly rooms: RoomRegistry
+  private readonly connections = new Set<Connection>()
+  private readonly scheduler: FlushScheduler
+  private readonly writes: WriteBatch
+  private readonly heartbeat: NodeJS.Timeout
+  private nextConnectionId = 1
+  private closing = false
+
+  constructor(private readonly options: SyncServerOptions) {
+    const { log } = options
+    this.scheduler = new FlushScheduler({
+      intervalMs: options.flushIntervalMs ?? 16,
+      onError: (err, room) => log.error({ err, room: room.id }, 'flush failed'),
+    })
+    this.writes = new WriteBatch((release) => this.scheduler.atEndOfTurn(release))
+    const roomOptions = {
+      store: options.store,
+      log,
+      requestFlush: (room: Room) => this.scheduler.request(room),
+      compactAfterBytes: options.compactAfterBytes,
+      compactAfterEntries: options.compactAfterEntries ?? 10_000,
+      observeAppendSeconds: options.observeAppendSeconds,
+      replicate: options.replicate,
+      rules: options.rules,
+      limits: options.limits,
+    }
+    this.rooms = new RoomRegistry({
+      create: (roomId) => new Room(roomId, roomOptions),
+      log,
+      unloadDelayMs: options.unloadDelayMs ?? 1000,
+      lifecycle: options.lifecycle,
+      forget: (roomId) => options.store.forget?.(roomId),
+    })
+    this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs)
+    this.heartbeat.unref()
+  }
+
+  get connectionCount(): number {
+    return this.connections.size
+  }
+
+  get isClosing(): boolean {
+    return this.closing
+  }
+
+  health(): { status: 'ok' | 'closing'; rooms: number; connections: number } {
+    return { status: this.closing ? 'closing' : 'ok', rooms: this.rooms.size, connections: this.connections.size }
+  }
+
+  /** Takes an upgraded socket for a (valid) room id. Messages are held until the room is loaded. */
+  accept(socket: SyncSocket, roomId: string, meta: { ip?: string; readOnly?: boolean; transport?: Corkable } = {}): SocketEvents {
+    const { log, limits } = this.options
+    const conn = new Connection(socket, {
+      roomId,
+      id: this.nextConnectionId++,
+      readOnly: meta.readOnly,
+      limits: { ...limits, maxBufferedBytes: this.options.maxBufferedBytes },
+      stats: this.stats,
+      log,
+      batch: this.writes,
+      transport: meta.transport,
+    })
+    this.connections.add(conn)
+    this.stats.connectionsOpened++
+    log.info({ room: roomId, conn: conn.id, ip: meta.ip, readOnly: conn.readOnly }, 'connection open')
+
+    let handle: RoomHandle | null = null
+    let held: Uint8Array[] | null = []
+    const deliver = (room: Room, frame: Uint8Array) => {
+      try {
+        // Echoes of awareness the server already has cost nothing worth limiting.
+        if (!room.receive(conn, frame)) conn.refund()
+      } catch (err) {
+        this.reject(conn, err)
+      }
+    }
+
+    if (this.closing) {
+      conn.close(CloseCode.GoingAway, 'server is shutting down')
+    } else {
+      this.rooms.acquire(roomId).then(
+        (claimed) => {
+          if (conn.closed) return claimed.release()
+          try {
+            claimed.room.join(conn)
+          } catch (err) {
+            this.reject(conn, err)
+            return claimed.release()
+          }
+          handle = claimed
+          const queue = held!
+          held = null
+          for (const frame of queue) {
+            if (conn.closed) break
+            deliver(claimed.room, frame)
+          }
+        },
+        (err: unknown) => {
+          held = null
+          log.error({ err, room: roomId }, 'room failed to load')
+          conn.close(CloseCode.InternalError, 'could not load this board; try again shortly')
+        },
+      )
+    }
+
+    let ended = false
+    return {
+      message: (data, isBinary) => {
+        if (!conn.receive(data.length, isBinary)) return
+        if (held) held.push(data)
+        else if (handle) deliver(handle.room, data)
+      },
+      pong: () => conn.pong(),
+      close: (code, reason) => {
+        if (ended) return
+        ended = true
+        this.connections.delete(conn)
+        log.info({ room: roomId, conn: conn.id, ...conn.ended(code, reason) }, 'connection closed')
+        if (handle) {
+          handle.room.leave(conn)
+          handle.release()
+        }
+      },
+    }
+  }
+
+  private reject(conn: Connection, err: unknown): void {
+    if (err instanceof SyncError) {
+      this.options.log.warn({ room: conn.roomId, conn: conn.id, reason: err.reason }, err.message)
+      conn.close(err.closeCode, err.message)
+      return
+    }
+    this.options.log.error({ err, room: conn.roomId, conn: conn.id }, 'unexpected error handling a message')
+    conn.close(CloseCode.InternalError, 'internal error')
+  }
+
+  private beat(): void {
+    const now = Date.now()
+    const dormantAfter = this.options.dormantAfterMs ?? 30_000
+    for (const room of this.rooms.values()) room.sleepIfIdle(now, dormantAfter)
+    const idleBefore = now - this.options.heartbeatIntervalMs
+    for (const conn of this.connections) conn.heartbeat(idleBefore)
+  }
+
+  /** Stops accepting, stores everything, closes every socket with 1001. */
+  async close(): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    clearInterval(this.heartbeat)
+    for (const conn of this.connections) conn.close(CloseCode.GoingAway, 'server is shutting down')
+    this.scheduler.flushAll()
+    await this.rooms.unloadAll()
+    await this.options.store.close()
+  }
+}
