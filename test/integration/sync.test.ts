@@ -171,6 +171,40 @@ describe('protocol', () => {
     })
   })
 
+  test('[S54] a busy room sends what arrived during FLUSH_INTERVAL_MS together; the first change after a pause goes out alone', async () => {
+    // Rooms over 16 peers get one merged frame per flush, so the frames a watcher gets
+    // show the flushes: the opener alone, then one frame for the burst that followed it.
+    const s = await server({ FLUSH_INTERVAL_MS: '400' })
+    const peers = Array.from({ length: 18 }, () => raw(s, 'room-cadence'))
+    await Promise.all(peers.map((p) => p.opened))
+    await waitFor(() => peers.every((p) => p.frames.length > 0), 'every peer to get sync step 1')
+    const [writer, ...watchers] = peers as [(typeof peers)[0], ...typeof peers]
+    const updateFrames = (frames: Uint8Array[]) => frames.map((f) => parseMessage(f)).filter((m) => m.type === 'sync-update')
+    for (const w of watchers) w.frames.splice(0)
+    const doc = new Y.Doc()
+    const send = (item: string) => {
+      const before = Y.encodeStateVector(doc)
+      doc.getArray('items').push([item])
+      writer.send(encodeUpdate(Y.encodeStateAsUpdate(doc, before)))
+    }
+    send('opener')
+    await waitFor(() => watchers.every((w) => updateFrames(w.frames).length === 1), 'the opener to reach everyone')
+    // Spread over a quarter of the interval: separate turns, one flush.
+    for (let i = 0; i < 5; i++) {
+      send(`burst-${i}`)
+      await sleep(20)
+    }
+    await waitFor(() => watchers.every((w) => updateFrames(w.frames).length >= 2), 'the burst to reach everyone')
+    await sleep(500)
+    for (const w of watchers) {
+      const updates = updateFrames(w.frames)
+      expect(updates).toHaveLength(2)
+      const got = new Y.Doc()
+      for (const u of updates) if (u.type === 'sync-update') Y.applyUpdate(got, u.update)
+      expect(got.getArray('items').toJSON()).toEqual(['opener', 'burst-0', 'burst-1', 'burst-2', 'burst-3', 'burst-4'])
+    }
+  })
+
   test('[S6] unknown message types are ignored and the connection stays usable', async () => {
     const s = await server()
     const a = raw(s, 'room-unknown')
