@@ -22,7 +22,7 @@ export interface Child {
   kill(): Promise<void>
 }
 
-export function spawnChild(script: string, options: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {}): Child {
+export function spawnChild(script: string, options: { execArgv?: string[]; env?: Record<string, string | undefined> } = {}): Child {
   const proc = fork(script, [], {
     execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
     env: { ...process.env, ...options.env },

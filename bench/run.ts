@@ -11,6 +11,8 @@
  *   BENCH_WARMUP_MS, BENCH_MEASURE_MS   per-step warm-up and measuring window
  *   BENCH_STEPS=100,120  replace the step list (rooms or peers), e.g. to profile one load
  *   BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   extra node flags for the servers
+ *   BENCH_OURS_DIR=dir   measure another tree as `ours`
+ *   BENCH_BASELINE_DIR=dir   also measure another tree as `baseline`, with an ours/baseline column
  */
 import os from 'node:os'
 import { killAllChildren, runBenchMain } from './child'
@@ -124,16 +126,20 @@ function ratio(a: number | undefined, b: number | undefined): string {
 }
 
 function table(): string {
-  const header = ['scenario', 'ours', 'reference', 'hocuspocus', 'ours/ref', 'ours/hocus']
+  const withBaseline = Object.values(figures).some((byServer) => byServer.baseline)
+  const header = ['scenario', 'ours', ...(withBaseline ? ['baseline'] : []), 'reference', 'hocuspocus', 'ours/ref', 'ours/hocus']
+  if (withBaseline) header.push('ours/baseline')
   const rows = Object.entries(figures).map(([row, byServer]) => {
     const m = (s: string) => (byServer[s] ? median(byServer[s]!) : undefined)
     return [
       row,
       formatValue(row, m('ours')),
+      ...(withBaseline ? [formatValue(row, m('baseline'))] : []),
       formatValue(row, m('reference')),
       formatValue(row, m('hocuspocus')),
       ratio(m('ours'), m('reference')),
       ratio(m('ours'), m('hocuspocus')),
+      ...(withBaseline ? [ratio(m('ours'), m('baseline'))] : []),
     ]
   })
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))

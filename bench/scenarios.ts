@@ -17,11 +17,13 @@ import { authFrame, type Framing, RecordWriter, scanFrame, syncStep1Frame, updat
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 
 export interface ServerKind {
-  name: 'ours' | 'reference' | 'hocuspocus'
+  name: 'ours' | 'baseline' | 'reference' | 'hocuspocus'
   script: string
   framing: Framing
   /** Node flags the server is run with outside the bench. */
   nodeFlags?: string[]
+  /** Environment of the server child (the baseline: which tree to run). */
+  env?: Record<string, string>
 }
 
 /**
@@ -33,8 +35,18 @@ export function ourNodeFlags(root = process.env.BENCH_OURS_DIR ?? path.join(HERE
   return pkg.scripts.sync!.split(/\s+/).filter((word) => /^--[a-z-]+=/.test(word))
 }
 
+/**
+ * BENCH_BASELINE_DIR: another tree of our server (an earlier commit, see bench/README.md),
+ * measured in the same run as `baseline`, so a change is judged against what it replaced
+ * on the same machine at the same time.
+ */
+const baselineDir = process.env.BENCH_BASELINE_DIR ? path.resolve(process.env.BENCH_BASELINE_DIR) : null
+
 export const SERVERS: ServerKind[] = [
   { name: 'ours', script: 'servers/ours.ts', framing: 'yws', nodeFlags: ourNodeFlags() },
+  ...(baselineDir
+    ? [{ name: 'baseline' as const, script: 'servers/ours.ts', framing: 'yws' as const, nodeFlags: ourNodeFlags(baselineDir), env: { BENCH_OURS_DIR: baselineDir } }]
+    : []),
   { name: 'reference', script: 'servers/reference.ts', framing: 'yws' },
   { name: 'hocuspocus', script: 'servers/hocuspocus.ts', framing: 'hocus' },
 ]
@@ -59,7 +71,7 @@ export async function startServerChild(kind: ServerKind): Promise<RunningServer>
   // --expose-gc lets idle memory force a collection; it costs nothing otherwise.
   // BENCH_SERVER_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)
-  const child = spawnChild(path.join(HERE, kind.script), { execArgv: ['--expose-gc', ...(kind.nodeFlags ?? []), ...extra] })
+  const child = spawnChild(path.join(HERE, kind.script), { execArgv: ['--expose-gc', ...(kind.nodeFlags ?? []), ...extra], env: kind.env })
   const { port } = await child.once<{ port: number }>('ready', 30_000)
   return { child, url: `ws://127.0.0.1:${port}`, stats: () => child.request<ServerStats>('stats') }
 }
