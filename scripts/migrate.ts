@@ -1,4 +1,4 @@
-// `npm run migrate`: creates sketchroom's PostgreSQL schema and tables (server/schema.sql)
+// `npm run migrate`: creates sketchroom's PostgreSQL schema and tables (server/storage/schema.sql)
 // in DATABASE_URL / DATABASE_SCHEMA. Instances do the same on start; this is for
 // deployments that prefer to run migrations as a separate step, before rolling out.
 import { loadConfig } from '../server/config'

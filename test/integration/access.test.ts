@@ -176,6 +176,19 @@ describe('links', () => {
     expect((await api(s, '/api/links', { method: 'POST', body: '{"roomId":"../x"}' })).status).toBe(400)
   })
 
+  test('[S65] an expired link is told apart from a forged one: 410 and 401, each with a sentence to show', async () => {
+    const s = await server()
+    const signer = new TokenSigner(SECRET)
+    const expired = signer.sign({ roomId: 'gone-room', mode: 'view', expiresAt: Date.now() - 1000 })
+    const gone = await api(s, `/api/tokens/${expired}`)
+    expect(gone.status).toBe(410)
+    expect(((await gone.json()) as { error: string }).error).toMatch(/expired/)
+    const forged = new TokenSigner('not-the-server-secret!!').sign({ roomId: 'gone-room', mode: 'view', expiresAt: null })
+    const bad = await api(s, `/api/tokens/${forged}`)
+    expect(bad.status).toBe(401)
+    expect(((await bad.json()) as { error: string }).error).toMatch(/not valid/)
+  })
+
   test('[S66] only /embed/* pages may be framed by other sites (EMBED_ORIGINS); everything else frame-ancestors self', async () => {
     const s = await server({ EMBED_ORIGINS: 'https://wiki.example https://lms.example' })
     expect((await api(s, '/embed/some-room')).headers.get('content-security-policy')).toBe(
