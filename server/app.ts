@@ -23,6 +23,7 @@ import { createRouter, type MaybeHandler } from './http/router'
 import { TokenSigner } from './http/tokens'
 import { createUpgradeHandler } from './http/upgrade'
 import type { Store } from './storage/Store'
+import { roomTagger } from './sync/roomTags'
 import { SyncServer } from './sync/SyncServer'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -91,9 +92,11 @@ async function start(
   const { store, replicator } = backends
   let syncServer: SyncServer | null = null
   const metrics = createMetrics(() => syncServer)
+  const secret = resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR)
   const sync = new SyncServer({
     store,
     log,
+    tagRoom: roomTagger(secret),
     maxBufferedBytes: config.MAX_BUFFERED_BYTES,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     compactAfterBytes: config.COMPACT_AFTER_BYTES,
@@ -116,7 +119,7 @@ async function start(
     publicUrl: config.PUBLIC_URL,
     allowedOrigins: config.ALLOWED_ORIGINS?.map((o) => new URL(o).origin),
   }
-  const signer = new TokenSigner(resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR))
+  const signer = new TokenSigner(secret)
   const connectionsPerIp = new IpRateLimiter(config.MAX_CONNECTIONS_PER_MINUTE, 60_000)
 
   let next: Awaited<ReturnType<typeof openNext>> | null = null

@@ -130,7 +130,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     this.links.delete(room.id)
     this.options.bus
       .unsubscribe(link.topic)
-      .catch((err: unknown) => this.options.log.warn({ err, room: room.id }, 'bus unsubscribe failed'))
+      .catch((err: unknown) => this.options.log.warn({ err, room: room.tag }, 'bus unsubscribe failed'))
   }
 
   // --- RoomReplication -----------------------------------------------------------------
@@ -165,7 +165,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
       this.dispatch(link, parseBusMessage(message))
     } catch (err) {
       // Nothing from the bus is trusted: a bad message costs itself, never the process.
-      this.options.log.warn({ err, room: room.id, from }, 'dropped a bus message that does not decode')
+      this.options.log.warn({ err, room: room.tag, from }, 'dropped a bus message that does not decode')
     }
   }
 
@@ -225,7 +225,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
       // The peer relays what we send without storing it, so send only what is stored.
       await room.settle()
     } catch (err) {
-      this.options.log.warn({ err, room: room.id }, 'could not store before answering a peer')
+      this.options.log.warn({ err, room: room.tag }, 'could not store before answering a peer')
       return
     }
     if (room.state !== 'ready' || this.links.get(room.id) !== link) return
@@ -273,7 +273,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
       room.applyRemoteUpdate(news)
     } catch (err) {
       // The next tick tries again; meanwhile the bus still carries live updates.
-      log.warn({ err, room: room.id }, 'could not read the store to catch up')
+      log.warn({ err, room: room.tag }, 'could not read the store to catch up')
     }
   }
 
@@ -286,7 +286,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     }
     if (expired.length === 0) return
     this.stats.expiredAwareness += expired.length
-    this.options.log.info({ room: link.room.id, clients: expired.length }, 'removed cursors of remote clients that stopped refreshing')
+    this.options.log.info({ room: link.room.tag, clients: expired.length }, 'removed cursors of remote clients that stopped refreshing')
     link.room.applyRemoteAwareness(parseAwarenessUpdate(encodeAwarenessPayload(expired)))
   }
 

@@ -49,7 +49,7 @@ export function createRouter(options: RouterOptions): Handler {
     if (next) {
       req.headers[PUBLIC_ORIGIN_HEADER] = options.publicOrigin(req)
       next(req, res).catch((err: unknown) => {
-        log.error({ err, url: req.url }, 'request failed')
+        log.error({ err, route: routeOf(pathname) }, 'request failed')
         if (!res.headersSent) res.writeHead(500)
         res.end()
       })
@@ -57,4 +57,12 @@ export function createRouter(options: RouterOptions): Handler {
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: this is the sync server alone\n')
   }
+}
+
+/**
+ * A path fit for a log line: board links carry capabilities (room ids, tokens), so the
+ * segment after `/b/`, `/v/`, `/e/`, `/embed/…` or `/sync/` is replaced by `:id`.
+ */
+export function routeOf(pathname: string): string {
+  return pathname.replace(/^\/(b|v|e|sync|embed\/v|embed\/e|embed)\/[^/]+/, '/$1/:id')
 }

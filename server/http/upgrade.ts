@@ -114,7 +114,7 @@ export function createUpgradeHandler(options: UpgradeHandlerOptions): (req: http
           ws.on('close', (code: number, reason: Buffer) => events.close(code, reason.toString()))
           ws.on('error', (err: Error & { code?: string }) => {
             // ws closes the socket itself (1009 for frames over maxPayload); just record why.
-            log.warn({ room: roomId, err: err.message, code: err.code }, 'socket error')
+            log.warn({ room: sync.tagRoom(roomId), err: err.message, code: err.code }, 'socket error')
           })
         })
         return

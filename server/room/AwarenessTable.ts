@@ -13,7 +13,6 @@ interface ClientState {
 }
 
 export interface AwarenessTableOptions {
-  roomId: string
   /** Largest awareness state (one client's entry). */
   maxAwarenessBytes: number
   /** tldraw's rules for presence; without them any JSON state is relayed. */
@@ -63,7 +62,7 @@ export class AwarenessTable {
         const problem = this.problem(from, entry, current)
         if (problem) {
           const tooMany = from.offend()
-          this.options.log.warn({ room: this.options.roomId, conn: from.id, clientId: entry.clientId, problem }, 'dropped awareness update')
+          this.options.log.warn({ conn: from.id, clientId: entry.clientId, problem }, 'dropped awareness update')
           if (tooMany) throw new SyncError('malformed', `malformed message: too many invalid awareness updates (${problem})`)
           continue
         }

@@ -164,7 +164,7 @@ export class Outbox implements LogSize {
       try {
         reply()
       } catch (err) {
-        this.options.log.warn({ err, room: roomId }, 'deferred reply failed')
+        this.options.log.warn({ err }, 'deferred reply failed')
       }
     }
     if (this.logBytes > this.options.compactAfterBytes || this.logEntries > this.options.compactAfterEntries) {
@@ -228,7 +228,7 @@ export class Outbox implements LogSize {
       try {
         await this.options.store.compact(this.options.roomId, state)
       } catch (err) {
-        this.options.log.error({ err, room: this.options.roomId }, 'compaction failed; the log stays as it was')
+        this.options.log.error({ err }, 'compaction failed; the log stays as it was')
       }
     })
   }

@@ -48,6 +48,7 @@ function peer(options: { readOnly?: boolean; maxOffences?: number } = {}) {
   const socket = new FakeSocket()
   const conn = new Connection(socket, {
     roomId: 'room',
+    roomTag: 'r-test',
     id: nextId++,
     readOnly: options.readOnly,
     limits: {
@@ -69,6 +70,7 @@ async function openRoom(overrides: Partial<RoomOptions> = {}, store: Store = new
   const room = new Room('room', {
     store,
     log,
+    tag: 'r-test',
     requestFlush: () => void flushes++,
     compactAfterBytes: 1 << 20,
     compactAfterEntries: 1000,

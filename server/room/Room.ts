@@ -29,7 +29,10 @@ export interface RoomReplication {
 
 export interface RoomOptions {
   store: Store
+  /** This room's logger: every line already says which room, by its tag, never its id. */
   log: Logger
+  /** What logs call this room (see sync/roomTags.ts): its id is a capability. */
+  tag: string
   /** Asks for `room.flush()` to be called: the FlushScheduler decides when. */
   requestFlush(room: Room): void
   /** Compact the stored log into one snapshot once it holds this many bytes or entries. */
@@ -69,11 +72,14 @@ export class Room {
   private readonly awareness: AwarenessTable
   private readonly outbox: Outbox
 
+  readonly tag: string
+
   constructor(
     readonly id: string,
     private readonly options: RoomOptions,
   ) {
     const { log, limits, rules } = options
+    this.tag = options.tag
     this.document = new RoomDocument(rules)
     this.outbox = new Outbox({
       roomId: id,
@@ -89,7 +95,6 @@ export class Room {
       onStoreFailed: (error) => this.fail(error),
     })
     this.intake = new UpdateIntake({
-      roomId: id,
       document: this.document,
       log: this.outbox,
       limits,
@@ -102,7 +107,6 @@ export class Room {
       },
     })
     this.awareness = new AwarenessTable({
-      roomId: id,
       maxAwarenessBytes: limits.maxAwarenessBytes,
       rules,
       log,
@@ -195,7 +199,7 @@ export class Room {
     // Every client answers our sync step 1 with its own (usually empty) step 2: not a write.
     if (checkUpdateV1(update).empty || !peer.firstDeniedWrite()) return
     peer.send(encodePermissionDenied('this is a view-only link: changes are not saved'))
-    this.options.log.info({ room: this.id, conn: peer.id }, 'refused a write from a view-only connection')
+    this.options.log.info({ conn: peer.id }, 'refused a write from a view-only connection')
   }
 
   private applyUpdate(peer: Peer, update: Uint8Array): void {
@@ -298,7 +302,7 @@ export class Room {
     this.roomState = 'failed'
     this.outbox.stop()
     this.intake.stop()
-    this.options.log.error({ err: error.cause ?? error, room: this.id }, error.message)
+    this.options.log.error({ err: error.cause ?? error }, error.message)
     for (const peer of this.peers) peer.close(CloseCode.InternalError, error.message)
   }
 

@@ -28,6 +28,7 @@ function registry(store: MemoryStore, forgotten: string[] = []) {
       new Room(roomId, {
         store,
         log,
+        tag: roomId,
         requestFlush: () => undefined,
         compactAfterBytes: 1 << 20,
         compactAfterEntries: 1000,

@@ -112,7 +112,7 @@ export class RoomRegistry {
     if (room.state !== 'ready' && room.state !== 'failed') return
     const done = room
       .unload()
-      .catch((err: unknown) => this.options.log.error({ err, room: room.id }, 'room unload failed; its log stays uncompacted'))
+      .catch((err: unknown) => this.options.log.error({ err, room: room.tag }, 'room unload failed; its log stays uncompacted'))
       .finally(() => {
         this.rooms.delete(room.id)
         this.unloads.delete(room.id)
@@ -136,7 +136,7 @@ export class RoomRegistry {
       [...this.rooms.values()].map((room) =>
         room
           .unload()
-          .catch((err: unknown) => this.options.log.error({ err, room: room.id }, 'room unload failed at shutdown'))
+          .catch((err: unknown) => this.options.log.error({ err, room: room.tag }, 'room unload failed at shutdown'))
           .finally(() => this.gone(room)),
       ),
     )

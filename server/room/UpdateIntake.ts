@@ -28,7 +28,6 @@ export interface IntakeLimits {
 }
 
 export interface IntakeOptions {
-  roomId: string
   document: RoomDocument
   log: LogSize
   limits: IntakeLimits
@@ -104,7 +103,6 @@ export class UpdateIntake {
       tooMany = from.offend(violations.length)
       this.options.logger.warn(
         {
-          room: this.options.roomId,
           conn: from.id,
           violations: violations.slice(0, 5).map((v) => `${v.key}: ${v.reason}`),
           count: violations.length,

@@ -36,6 +36,8 @@ export interface ConnectionLimits {
 
 export interface ConnectionOptions {
   roomId: string
+  /** What logs call the room (its id is a capability). */
+  roomTag: string
   id: number
   /** Came through a view-only link: may read and show a cursor, never write. */
   readOnly?: boolean
@@ -64,13 +66,14 @@ export interface ConnectionSummary {
  * the count of refused messages, whether it still answers pings.
  *
  * @example
- * const conn = new Connection(ws, { roomId, id: 1, limits, stats, log })
+ * const conn = new Connection(ws, { roomId, roomTag, id: 1, limits, stats, log })
  * ws.on('message', (data, isBinary) => conn.receive(data.length, isBinary) && room.receive(conn, data))
  * ws.on('close', (code, reason) => log.info(conn.ended(code, reason.toString())))
  */
 export class Connection implements Peer {
   readonly id: number
   readonly roomId: string
+  readonly roomTag: string
   readonly readOnly: boolean
   readonly openedAt = Date.now()
   private isClosed = false
@@ -94,6 +97,7 @@ export class Connection implements Peer {
   ) {
     this.id = options.id
     this.roomId = options.roomId
+    this.roomTag = options.roomTag
     this.readOnly = options.readOnly ?? false
     const limits = options.limits
     this.tokens = limits.messageBurst
@@ -138,7 +142,7 @@ export class Connection implements Peer {
       // Close reasons are limited to 123 bytes by the WebSocket protocol.
       this.socket.close(code, truncateUtf8(reason, 123))
     } catch (err) {
-      this.options.log.warn({ err, room: this.roomId, conn: this.id }, 'close failed; terminating')
+      this.options.log.warn({ err, room: this.roomTag, conn: this.id }, 'close failed; terminating')
       this.socket.terminate()
     }
   }

@@ -7,6 +7,7 @@ import { type RoomHandle, type RoomLifecycle, RoomRegistry } from '../room/RoomR
 import type { Store } from '../storage/Store'
 import { Connection, type ConnectionLimits, type SyncSocket } from './Connection'
 import { FlushScheduler } from './FlushScheduler'
+import { roomTagger } from './roomTags'
 import { Stats } from './Stats'
 import { type Corkable, WriteBatch } from './WriteBatch'
 
@@ -32,6 +33,8 @@ export interface SyncServerOptions {
   /** Multi-instance replication (the Bus); absent for a single process. */
   replicate?: RoomReplication
   lifecycle?: RoomLifecycle
+  /** What logs call a room (a keyed hash, see roomTags.ts); default: a key of this process. */
+  tagRoom?: (roomId: string) => string
 }
 
 export interface SyncLimits extends RoomLimits, Omit<ConnectionLimits, 'maxBufferedBytes'> {}
@@ -68,17 +71,19 @@ export class SyncServer {
   private readonly heartbeat: NodeJS.Timeout
   private nextConnectionId = 1
   private closing = false
+  /** What logs call a room: never its id, which is the board's edit capability. */
+  readonly tagRoom: (roomId: string) => string
 
   constructor(private readonly options: SyncServerOptions) {
     const { log } = options
+    this.tagRoom = options.tagRoom ?? roomTagger()
     this.scheduler = new FlushScheduler({
       intervalMs: options.flushIntervalMs ?? 16,
-      onError: (err, room) => log.error({ err, room: room.id }, 'flush failed'),
+      onError: (err, room) => log.error({ err, room: this.tagRoom(room.id) }, 'flush failed'),
     })
     this.writes = new WriteBatch((release) => this.scheduler.atEndOfTurn(release))
     const roomOptions = {
       store: options.store,
-      log,
       requestFlush: (room: Room) => this.scheduler.request(room),
       compactAfterBytes: options.compactAfterBytes,
       compactAfterEntries: options.compactAfterEntries ?? 10_000,
@@ -88,7 +93,10 @@ export class SyncServer {
       limits: options.limits,
     }
     this.rooms = new RoomRegistry({
-      create: (roomId) => new Room(roomId, roomOptions),
+      create: (roomId) => {
+        const tag = this.tagRoom(roomId)
+        return new Room(roomId, { ...roomOptions, tag, log: log.child({ room: tag }) })
+      },
       log,
       unloadDelayMs: options.unloadDelayMs ?? 1000,
       lifecycle: options.lifecycle,
@@ -113,8 +121,10 @@ export class SyncServer {
   /** Takes an upgraded socket for a (valid) room id. Messages are held until the room is loaded. */
   accept(socket: SyncSocket, roomId: string, meta: { ip?: string; readOnly?: boolean; transport?: Corkable } = {}): SocketEvents {
     const { log, limits } = this.options
+    const roomTag = this.tagRoom(roomId)
     const conn = new Connection(socket, {
       roomId,
+      roomTag,
       id: this.nextConnectionId++,
       readOnly: meta.readOnly,
       limits: { ...limits, maxBufferedBytes: this.options.maxBufferedBytes },
@@ -125,7 +135,7 @@ export class SyncServer {
     })
     this.connections.add(conn)
     this.stats.connectionsOpened++
-    log.info({ room: roomId, conn: conn.id, ip: meta.ip, readOnly: conn.readOnly }, 'connection open')
+    log.info({ room: roomTag, conn: conn.id, ip: meta.ip, readOnly: conn.readOnly }, 'connection open')
 
     let handle: RoomHandle | null = null
     let held: Uint8Array[] | null = []
@@ -160,7 +170,7 @@ export class SyncServer {
         },
         (err: unknown) => {
           held = null
-          log.error({ err, room: roomId }, 'room failed to load')
+          log.error({ err, room: roomTag }, 'room failed to load')
           conn.close(CloseCode.InternalError, 'could not load this board; try again shortly')
         },
       )
@@ -178,7 +188,7 @@ export class SyncServer {
         if (ended) return
         ended = true
         this.connections.delete(conn)
-        log.info({ room: roomId, conn: conn.id, ...conn.ended(code, reason) }, 'connection closed')
+        log.info({ room: roomTag, conn: conn.id, ...conn.ended(code, reason) }, 'connection closed')
         if (handle) {
           handle.room.leave(conn)
           handle.release()
@@ -189,11 +199,11 @@ export class SyncServer {
 
   private reject(conn: Connection, err: unknown): void {
     if (err instanceof SyncError) {
-      this.options.log.warn({ room: conn.roomId, conn: conn.id, reason: err.reason }, err.message)
+      this.options.log.warn({ room: conn.roomTag, conn: conn.id, reason: err.reason }, err.message)
       conn.close(err.closeCode, err.message)
       return
     }
-    this.options.log.error({ err, room: conn.roomId, conn: conn.id }, 'unexpected error handling a message')
+    this.options.log.error({ err, room: conn.roomTag, conn: conn.id }, 'unexpected error handling a message')
     conn.close(CloseCode.InternalError, 'internal error')
   }
 
