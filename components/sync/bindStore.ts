@@ -1,11 +1,10 @@
 import type { SerializedSchema, TLRecord, TLStore } from 'tldraw'
 import * as Y from 'yjs'
 import { YKeyValue } from 'y-utility/y-keyvalue'
+import { META_KEY, RECORDS_KEY, SCHEMA_KEY } from '@/lib/board'
 
 /** Transaction origin of writes made by this binding, so its own changes are not re-applied. */
 export const LOCAL_ORIGIN = Symbol('sketchroom-local')
-
-import { META_KEY, RECORDS_KEY, SCHEMA_KEY } from '@/lib/board'
 
 // Where a board lives in its Y.Doc; the server's validator reads the same places.
 export { META_KEY, RECORDS_KEY, SCHEMA_KEY, TITLE_KEY } from '@/lib/board'

@@ -1,0 +1,5 @@
+/** Image types a board accepts, judged by their bytes on the server; shared with the editor's upload check. */
+export const ASSET_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const
+export type AssetType = (typeof ASSET_TYPES)[number]
+/** Where uploads go and are served from. */
+export const ASSETS_PATH = '/api/assets'
