@@ -10,12 +10,12 @@ import { isFinalCloseCode } from '@/lib/protocol'
 import { bindPresence } from './bindPresence'
 import { bindStoreToDoc } from './bindStore'
 
-export type Connection = 'online' | 'connecting' | 'offline'
+export type ConnectionState = 'online' | 'connecting' | 'offline'
 
 export type YjsStoreState =
-  | { status: 'loading'; connection: Connection }
-  | { status: 'synced'; connection: Connection; store: TLStore; doc: Y.Doc }
-  | { status: 'error'; connection: Connection; error: BoardError }
+  | { status: 'loading'; connection: ConnectionState }
+  | { status: 'synced'; connection: ConnectionState; store: TLStore; doc: Y.Doc }
+  | { status: 'error'; connection: ConnectionState; error: BoardError }
 
 export type BoardError =
   /** The board was written by a newer version of the app: reloading fixes it. */
@@ -58,7 +58,7 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
 
   useEffect(() => {
     let disposed = false
-    let connection: Connection = 'connecting'
+    let connection: ConnectionState = 'connecting'
     let current: YjsStoreState = { status: 'loading', connection }
     const set = (next: YjsStoreState) => {
       if (disposed) return
@@ -67,7 +67,7 @@ export function useYjsStore(options: YjsStoreOptions): YjsStoreState {
     }
     // What tldraw's own UI (people menu, offline badge) reads.
     const $status = atom<'online' | 'offline'>('sketchroom connection', 'offline')
-    const setConnection = (next: Connection) => {
+    const setConnection = (next: ConnectionState) => {
       connection = next
       $status.set(next === 'online' ? 'online' : 'offline')
       set({ ...current, connection })
