@@ -2,7 +2,7 @@
 
 import { createContext, useContext } from 'react'
 import type * as Y from 'yjs'
-import type { ConnectionState } from '@/components/sync/useYjsStore'
+import type { ConnectionState } from '@/components/sync/connectBoard'
 import type { BoardLink } from '@/lib/links'
 
 /** What the panels inside the tldraw UI need to know about the board around them. */
