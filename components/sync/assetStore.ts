@@ -13,7 +13,12 @@ export const DEFAULT_ASSET_LIMITS: AssetLimits = {
   types: ASSET_TYPES,
 }
 
-/** Asks the server which images it takes, so the editor can refuse before uploading. */
+/**
+ * Asks the server which images it takes, so the editor can refuse before uploading.
+ *
+ * @example
+ * const limits = await fetchAssetLimits(controller.signal).catch(() => DEFAULT_ASSET_LIMITS)
+ */
 export async function fetchAssetLimits(signal?: AbortSignal): Promise<AssetLimits> {
   const res = await fetch(ASSETS_PATH, { signal })
   if (!res.ok) throw new Error(`GET ${ASSETS_PATH} answered ${res.status}`)
