@@ -2,7 +2,7 @@
 
 import { createContext, useContext } from 'react'
 import type * as Y from 'yjs'
-import type { Connection } from '@/components/sync/useYjsStore'
+import type { ConnectionState } from '@/components/sync/connectBoard'
 import type { BoardLink } from '@/lib/links'
 
 /** What the panels inside the tldraw UI need to know about the board around them. */
@@ -14,7 +14,7 @@ export interface BoardContextValue {
   /** When the link stops working (ms since epoch), for expiring links. */
   expiresAt: number | null
   doc: Y.Doc
-  connection: Connection
+  connection: ConnectionState
   title: string
   setTitle(title: string): void
   /** Set by a component inside the tldraw UI, where toasts are available. */

@@ -1,7 +1,7 @@
 'use client'
 
 import { useEffect, useState } from 'react'
-import { MAX_TITLE_LENGTH } from '@/components/sync/useBoardTitle'
+import { MAX_TITLE_LENGTH } from '@/lib/board'
 import { useBoard } from './BoardContext'
 
 /** The board title, editable in place; saved on Enter or blur so peers see whole words. */

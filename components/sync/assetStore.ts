@@ -1,4 +1,5 @@
 import type { TLAssetStore } from 'tldraw'
+import { ASSET_TYPES, ASSETS_PATH } from '@/lib/assets'
 
 /** What the server answers on `GET /api/assets`. */
 export interface AssetLimits {
@@ -6,15 +7,21 @@ export interface AssetLimits {
   types: readonly string[]
 }
 
+/** What the editor assumes when the server cannot be asked: the server's own defaults. */
 export const DEFAULT_ASSET_LIMITS: AssetLimits = {
   maxBytes: 10 * 1024 * 1024,
-  types: ['image/png', 'image/jpeg', 'image/gif', 'image/webp'],
+  types: ASSET_TYPES,
 }
 
-/** Asks the server which images it takes, so the editor can refuse before uploading. */
+/**
+ * Asks the server which images it takes, so the editor can refuse before uploading.
+ *
+ * @example
+ * const limits = await fetchAssetLimits(controller.signal).catch(() => DEFAULT_ASSET_LIMITS)
+ */
 export async function fetchAssetLimits(signal?: AbortSignal): Promise<AssetLimits> {
-  const res = await fetch('/api/assets', { signal })
-  if (!res.ok) throw new Error(`GET /api/assets answered ${res.status}`)
+  const res = await fetch(ASSETS_PATH, { signal })
+  if (!res.ok) throw new Error(`GET ${ASSETS_PATH} answered ${res.status}`)
   const body = (await res.json()) as Partial<AssetLimits>
   return {
     maxBytes: typeof body.maxBytes === 'number' ? body.maxBytes : DEFAULT_ASSET_LIMITS.maxBytes,
@@ -34,7 +41,7 @@ export function createAssetStore(opts: { onError(message: string): void }): TLAs
     async upload(_asset, file, abortSignal) {
       let res: Response
       try {
-        res = await fetch('/api/assets', {
+        res = await fetch(ASSETS_PATH, {
           method: 'POST',
           body: file,
           headers: { 'content-type': file.type || 'application/octet-stream' },

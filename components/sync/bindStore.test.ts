@@ -1,19 +1,7 @@
-import { createShapeId, createTLStore, defaultShapeUtils, GeoShapeUtil, type TLRecord, type TLStore } from 'tldraw'
 import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { bindStoreToDoc, recordsOf } from './bindStore'
-
-const PAGE_ID = 'page:page'
-
-/** A store as the editor leaves it on mount: the document record and one page. */
-function newStore(): TLStore {
-  const store = createTLStore({ shapeUtils: defaultShapeUtils })
-  store.put([
-    store.schema.types.document.create({ id: 'document:document' as never }) as TLRecord,
-    store.schema.types.page.create({ id: PAGE_ID as never, name: 'Page 1', index: 'a1' as never }) as TLRecord,
-  ])
-  return store
-}
+import { geo, newStore } from './testStore'
 
 /** Two docs joined as if by a server. */
 function linkDocs(a: Y.Doc, b: Y.Doc) {
@@ -21,13 +9,6 @@ function linkDocs(a: Y.Doc, b: Y.Doc) {
   b.on('update', (update: Uint8Array, origin: unknown) => origin !== a && Y.applyUpdate(a, update, b))
   Y.applyUpdate(b, Y.encodeStateAsUpdate(a), a)
   Y.applyUpdate(a, Y.encodeStateAsUpdate(b), b)
-}
-
-function geo(store: TLStore, x: number): TLRecord {
-  // The util only reads its options for defaults; no editor is needed for that.
-  const props = new GeoShapeUtil({} as never).getDefaultProps()
-  const shape = { id: createShapeId(), type: 'geo', parentId: PAGE_ID, x, y: 0, index: 'a1', props }
-  return store.schema.types.shape.create(shape as never) as TLRecord
 }
 
 describe('bindStoreToDoc, read-only', () => {

@@ -1,18 +1,22 @@
 import type { SerializedSchema, TLRecord, TLStore } from 'tldraw'
 import * as Y from 'yjs'
 import { YKeyValue } from 'y-utility/y-keyvalue'
+import { META_KEY, RECORDS_KEY, SCHEMA_KEY } from '@/lib/board'
 
 /** Transaction origin of writes made by this binding, so its own changes are not re-applied. */
 export const LOCAL_ORIGIN = Symbol('sketchroom-local')
-
-import { META_KEY, RECORDS_KEY, SCHEMA_KEY } from '@/lib/board'
 
 // Where a board lives in its Y.Doc; the server's validator reads the same places.
 export { META_KEY, RECORDS_KEY, SCHEMA_KEY, TITLE_KEY } from '@/lib/board'
 
 export type RecordsKV = YKeyValue<TLRecord>
 
-/** The records of a board, as stored in its Y.Doc. */
+/**
+ * The records of a board, as stored in its Y.Doc.
+ *
+ * @example
+ * const shape = recordsOf(doc).get(shapeId)
+ */
 export function recordsOf(doc: Y.Doc): RecordsKV {
   return new YKeyValue<TLRecord>(doc.getArray<{ key: string; val: TLRecord }>(RECORDS_KEY))
 }
@@ -26,6 +30,12 @@ export type SchemaCheck =
   /** The board was written by a newer client: this one must not write to it. */
   | { kind: 'newer' }
 
+/**
+ * Compares the schema a doc was written with (`meta.schema`) with the store's own.
+ *
+ * @example
+ * if (checkSchema(store, doc.getMap('meta').get(SCHEMA_KEY)).kind === 'newer') askToReload()
+ */
 export function checkSchema(store: TLStore, stored: unknown): SchemaCheck {
   if (stored === undefined || stored === null) return { kind: 'empty' }
   const result = store.schema.getMigrationsSince(stored as SerializedSchema)

@@ -2,10 +2,8 @@
 
 import { useCallback, useEffect, useState } from 'react'
 import type * as Y from 'yjs'
+import { MAX_TITLE_LENGTH } from '@/lib/board'
 import { META_KEY, TITLE_KEY } from './bindStore'
-
-/** Longest title kept; the tab and the recent list have no room for more. */
-export const MAX_TITLE_LENGTH = 200
 
 /**
  * The board's title, stored in the Y.Doc so every peer sees the same one.
@@ -29,6 +27,7 @@ export function useBoardTitle(doc: Y.Doc | null): [string, (title: string) => vo
   const setTitle = useCallback(
     (next: string) => {
       if (!doc) return
+      // The server refuses a longer title; the tab and the recent list have no room for one anyway.
       doc.getMap<unknown>(META_KEY).set(TITLE_KEY, next.slice(0, MAX_TITLE_LENGTH))
     },
     [doc],

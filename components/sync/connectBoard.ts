@@ -1,0 +1,226 @@
+import { atom, createTLStore, defaultShapeUtils, type TLAssetStore, type TLStore } from 'tldraw'
+import { IndexeddbPersistence } from 'y-indexeddb'
+import { removeAwarenessStates } from 'y-protocols/awareness'
+import { WebsocketProvider } from 'y-websocket'
+import * as Y from 'yjs'
+import { isFinalCloseCode } from '@/lib/protocol'
+import { bindPresence } from './bindPresence'
+import { bindStoreToDoc } from './bindStore'
+import { sendOnlyOwnAwareness, takeOverReconnects } from './providerPatches'
+
+/** Whether this client is talking to the server right now; edits are kept either way. */
+export type ConnectionState = 'online' | 'connecting' | 'offline'
+
+/** Where one board connection is: what the page shows follows `status`. */
+export type BoardState =
+  | { status: 'loading'; connection: ConnectionState }
+  | { status: 'synced'; connection: ConnectionState; store: TLStore; doc: Y.Doc }
+  | { status: 'error'; connection: ConnectionState; error: BoardError }
+
+export type BoardError =
+  /** The board was written by a newer version of the app: reloading fixes it. */
+  | { kind: 'outdated'; message: string }
+  /** The server refused us for good (e.g. a limit, an expired link); retrying would not help. */
+  | { kind: 'refused'; message: string; code: number }
+  | { kind: 'failed'; message: string }
+
+/** The state before anything is known; {@link connectBoard} reports every change after it. */
+export const INITIAL_BOARD_STATE: BoardState = { status: 'loading', connection: 'connecting' }
+
+/** A copy of the doc kept on this device (IndexedDB in a browser). */
+export interface LocalPersistence {
+  /** Settles once the stored copy has been applied to the doc. */
+  whenSynced: Promise<unknown>
+  destroy(): unknown
+}
+
+/** What fires the browser's `online` and `offline` events: `window`. */
+export type NetworkEvents = Pick<EventTarget, 'addEventListener' | 'removeEventListener'>
+
+export interface ConnectBoardOptions {
+  /** What follows `/sync/`: a room id, or a token the server resolves to a room. */
+  room: string
+  /**
+   * A view-only board: tldraw goes read-only (its own collaboration mode) and nothing is
+   * ever written to the doc. Presence (cursor, viewport) is still published.
+   */
+  readOnly?: boolean
+  /** Where `/sync` lives (`http(s)://host`); defaults to this page's origin, and is required outside a browser. */
+  origin?: string
+  assets?: TLAssetStore
+  /** How long to wait for the server before showing what this device has (offline). */
+  serverWaitMs?: number
+  /** The WebSocket class y-websocket opens; the browser's by default (Node passes `ws`'s). */
+  WebSocket?: typeof globalThis.WebSocket
+  /**
+   * Keeps the doc on this device, so the board opens offline and fast. Defaults to
+   * IndexedDB under `sketchroom:<room>`; `false` keeps nothing (the server is the only copy).
+   */
+  persistence?: ((name: string, doc: Y.Doc) => LocalPersistence) | false
+  /** Whose `online`/`offline` events to follow; `window` in a browser, none elsewhere. */
+  network?: NetworkEvents | null
+}
+
+/** One open board; `dispose` closes the socket and frees everything it made. */
+export interface BoardConnection {
+  dispose(): void
+}
+
+/** y-websocket's own retry has no jitter; ours spreads reconnects after a server restart. */
+const MAX_BACKOFF_MS = 5_000
+
+const indexedDbPersistence = (name: string, doc: Y.Doc): LocalPersistence => new IndexeddbPersistence(name, doc)
+
+/**
+ * The whole life of one board connection, without React: a Y.Doc kept on this device and
+ * synced over y-websocket, bound to a tldraw store, with presence in awareness. The board
+ * is shown (`synced`) once both the local copy and the server's are in, or after
+ * `serverWaitMs` with what this device has, so it opens offline too.
+ *
+ * `onState` hears every change after {@link INITIAL_BOARD_STATE}, never after `dispose`.
+ * A final close code (44xx) ends in `{ status: 'error', error: { kind: 'refused' } }`
+ * and no more attempts.
+ *
+ * @example
+ * const board = connectBoard({ room: roomId }, (state) => {
+ *   if (state.status === 'synced') render(state.store)
+ * })
+ * // when the page goes away
+ * board.dispose()
+ */
+export function connectBoard(options: ConnectBoardOptions, onState: (state: BoardState) => void): BoardConnection {
+  const { room, readOnly = false, assets, serverWaitMs = 1500, persistence = indexedDbPersistence } = options
+  if (options.origin === undefined && typeof window === 'undefined') {
+    throw new Error('connectBoard needs an origin outside a browser')
+  }
+  const origin = options.origin ?? window.location.origin
+  const network = options.network === undefined ? (typeof window === 'undefined' ? null : window) : options.network
+
+  let disposed = false
+  let connection: ConnectionState = INITIAL_BOARD_STATE.connection
+  let current: BoardState = INITIAL_BOARD_STATE
+  const set = (next: BoardState) => {
+    if (disposed) return
+    current = next
+    onState(next)
+  }
+  // What tldraw's own UI (people menu, offline badge) reads.
+  const $status = atom<'online' | 'offline'>('sketchroom connection', 'offline')
+  const setConnection = (next: ConnectionState) => {
+    connection = next
+    $status.set(next === 'online' ? 'online' : 'offline')
+    set({ ...current, connection })
+  }
+
+  const doc = new Y.Doc()
+  const local = persistence ? persistence(`sketchroom:${room}`, doc) : null
+  const provider = new WebsocketProvider(`${origin.replace(/^http/, 'ws')}/sync`, room, doc, {
+    maxBackoffTime: MAX_BACKOFF_MS,
+    WebSocketPolyfill: options.WebSocket,
+  })
+  const restoreAwareness = sendOnlyOwnAwareness(provider)
+  const reconnects = takeOverReconnects(provider, { maxBackoffMs: MAX_BACKOFF_MS })
+
+  const store = createTLStore({
+    shapeUtils: defaultShapeUtils,
+    assets,
+    collaboration: { status: $status, mode: readOnly ? atom('sketchroom mode', 'readonly' as const) : null },
+  })
+
+  let refused = false
+  const onStatus = ({ status }: { status: 'connected' | 'disconnected' | 'connecting' }) =>
+    setConnection(status === 'connected' ? 'online' : status === 'connecting' ? 'connecting' : 'offline')
+  const onClosed = ({ code, reason }: { code: number; reason: string }) => {
+    if (!isFinalCloseCode(code)) return
+    refused = true
+    reconnects.stop()
+    set({
+      status: 'error',
+      connection: 'offline',
+      error: { kind: 'refused', code, message: reason || `The server closed the connection (${code}).` },
+    })
+  }
+  provider.on('status', onStatus)
+  provider.on('closed', onClosed)
+  // A socket can look open for a while after the network is gone; the browser knows
+  // sooner. Drop it at once (edits carry on locally) and retry as soon as it is back.
+  const onOffline = () => reconnects.dropSocket()
+  const onOnline = () => reconnects.retryNow()
+  network?.addEventListener('offline', onOffline)
+  network?.addEventListener('online', onOnline)
+
+  let binding: { dispose(): void } | null = null
+  let presence: { dispose(): void } | null = null
+  let waitTimer: ReturnType<typeof setTimeout> | null = null
+
+  const start = () => {
+    // A refusal (expired link, limit) may come before the offline fallback fires.
+    if (disposed || binding || refused) return
+    if (waitTimer) clearTimeout(waitTimer)
+    waitTimer = null
+    binding = bindStoreToDoc(store, doc, {
+      readOnly,
+      onOutdated: () => {
+        presence?.dispose()
+        presence = null
+        set({
+          status: 'error',
+          connection,
+          error: {
+            kind: 'outdated',
+            message: 'This board was updated by a newer version of sketchroom. Reload the page to keep editing.',
+          },
+        })
+      },
+    })
+    if (current.status === 'error') return
+    presence = bindPresence(store, provider.awareness)
+    set({ status: 'synced', connection, store, doc })
+  }
+
+  // Show the board once both this device's copy and the server's are in, or, when the
+  // server does not answer soon, with what this device has (offline use).
+  let localReady = false
+  const onSync = (synced: boolean) => {
+    if (synced && localReady) start()
+  }
+  provider.on('sync', onSync)
+  const localCopy = local ? local.whenSynced : Promise.resolve()
+  localCopy.then(
+    () => {
+      if (disposed) return
+      localReady = true
+      if (provider.synced) start()
+      else waitTimer = setTimeout(start, serverWaitMs)
+    },
+    (err: unknown) => {
+      if (disposed) return
+      console.warn('[sketchroom] IndexedDB unavailable; this board will not be kept offline', err)
+      localReady = true
+      waitTimer = setTimeout(start, serverWaitMs)
+    },
+  )
+
+  return {
+    dispose() {
+      if (disposed) return
+      disposed = true
+      if (waitTimer) clearTimeout(waitTimer)
+      reconnects.dispose()
+      presence?.dispose()
+      binding?.dispose()
+      network?.removeEventListener('offline', onOffline)
+      network?.removeEventListener('online', onOnline)
+      // Tell peers now, rather than after their awareness timeout, that we left.
+      removeAwarenessStates(provider.awareness, [doc.clientID], 'sketchroom unmount')
+      restoreAwareness()
+      provider.off('status', onStatus)
+      provider.off('closed', onClosed)
+      provider.off('sync', onSync)
+      provider.destroy()
+      void local?.destroy()
+      doc.destroy()
+      store.dispose()
+    },
+  }
+}

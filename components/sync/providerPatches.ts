@@ -1,0 +1,122 @@
+/**
+ * The one place that reaches into y-websocket's `WebsocketProvider` past its documented
+ * API. Each patch names the internal it relies on, so a y-websocket upgrade (these are
+ * written against 3.x) is checked here and nowhere else.
+ */
+import type { WebsocketProvider } from 'y-websocket'
+
+type AwarenessChange = { added: number[]; updated: number[]; removed: number[] }
+
+/**
+ * Makes the provider send only this client's awareness state. Stock y-websocket
+ * re-broadcasts every awareness change it hears, peers' included: twice the traffic, and a
+ * strict server (ours) refuses states of clients that are not the sender's. Peers speak
+ * for themselves.
+ *
+ * Relies on `provider._awarenessUpdateHandler`: the listener the provider puts on its
+ * awareness in its constructor, which encodes and sends the clients it is given. It is
+ * taken off and called with our own client id only.
+ *
+ * Returns the undo, which takes our listener off again; call it after the last awareness
+ * change that should still reach the server (such as removing our own state on leave).
+ *
+ * @example
+ * const restore = sendOnlyOwnAwareness(provider)
+ * // on teardown, after removeAwarenessStates(provider.awareness, [doc.clientID], 'left')
+ * restore()
+ */
+export function sendOnlyOwnAwareness(provider: WebsocketProvider): () => void {
+  const { awareness } = provider
+  const sendAll = provider._awarenessUpdateHandler
+  awareness.off('update', sendAll)
+  const sendOwn = ({ added, updated, removed }: AwarenessChange, origin: unknown) => {
+    const own = awareness.clientID
+    if (added.includes(own) || updated.includes(own) || removed.includes(own)) {
+      sendAll({ added: [], updated: [own], removed: [] }, origin)
+    }
+  }
+  awareness.on('update', sendOwn)
+  return () => awareness.off('update', sendOwn)
+}
+
+export interface ReconnectOptions {
+  /** Longest wait between two attempts; the same cap y-websocket is given as `maxBackoffTime`. */
+  maxBackoffMs: number
+}
+
+/** Control over the retries after {@link takeOverReconnects}. */
+export interface Reconnects {
+  /** Never retry again (the server refused us for good); cancels a retry already planned. */
+  stop(): void
+  /** The network is back: try now, not at the end of the current backoff. */
+  retryNow(): void
+  /** The network is gone: drop the socket now; the retry follows as after any close. */
+  dropSocket(): void
+  /** Stops listening to the provider and cancels a planned retry. */
+  dispose(): void
+}
+
+/**
+ * Replaces y-websocket's retry with the same exponential backoff plus jitter. Its own
+ * fixed delay would make every client of a restarted server come back in the same instant.
+ *
+ * Relies on:
+ * - `provider.shouldConnect`: set to false on each close, which turns the retry y-websocket
+ *   has just scheduled into a no-op; `provider.connect()` (public) sets it again.
+ * - `provider.wsUnsuccessfulReconnects`: y-websocket's count of failed attempts (reset on
+ *   sync), so the backoff grows exactly as it would have.
+ * - `provider.wsconnected` and `provider.ws`: whether a socket is up, and the socket itself,
+ *   to retry at once when the network returns and to close a socket the browser knows is
+ *   dead while it still looks open.
+ *
+ * @example
+ * const reconnects = takeOverReconnects(provider, { maxBackoffMs: 5_000 })
+ * provider.on('closed', () => reconnects.stop())
+ * // on teardown
+ * reconnects.dispose()
+ */
+export function takeOverReconnects(provider: WebsocketProvider, options: ReconnectOptions): Reconnects {
+  const { maxBackoffMs } = options
+  let timer: ReturnType<typeof setTimeout> | null = null
+  let stopped = false
+  let disposed = false
+  const cancel = () => {
+    if (timer) clearTimeout(timer)
+    timer = null
+  }
+
+  const onConnectionClose = () => {
+    if (disposed || stopped || !provider.shouldConnect) return
+    provider.shouldConnect = false
+    const ceiling = Math.min(2 ** provider.wsUnsuccessfulReconnects * 100, maxBackoffMs)
+    cancel()
+    timer = setTimeout(
+      () => {
+        timer = null
+        if (!disposed && !stopped) provider.connect()
+      },
+      ceiling / 2 + Math.random() * (ceiling / 2),
+    )
+  }
+  provider.on('connection-close', onConnectionClose)
+
+  return {
+    stop() {
+      stopped = true
+      cancel()
+    },
+    retryNow() {
+      if (disposed || stopped || provider.wsconnected) return
+      cancel()
+      provider.connect()
+    },
+    dropSocket() {
+      provider.ws?.close()
+    },
+    dispose() {
+      disposed = true
+      cancel()
+      provider.off('connection-close', onConnectionClose)
+    },
+  }
+}
