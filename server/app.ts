@@ -11,13 +11,13 @@ import { WebSocketServer } from 'ws'
 import { BoardRules } from './board/BoardRules'
 import type { Bus } from './bus/Bus'
 import { openBackends } from './backends'
-import { type Config, syncLimits } from './config'
+import { type Config, syncLimits, uploadLimits } from './config'
 import { handleAccessApi } from './http/accessApi'
 import { type AddressRules, clientAddress, originAllowed, requestOrigin } from './http/addresses'
 import { createAssetHandler } from './http/assets'
 import { resolveAuthSecret } from './http/authSecret'
-import { IpRateLimiter } from './http/IpRateLimiter'
 import { createMetrics } from './http/metrics'
+import { RateLimiter } from './http/RateLimiter'
 import { refuseUpgrade } from './http/responses'
 import { createRouter, type MaybeHandler } from './http/router'
 import { TokenSigner } from './http/tokens'
@@ -31,6 +31,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export interface StartOptions {
   /** Serve the Next.js app too (default false: sync endpoint, /healthz and /metrics only). */
   app?: boolean
+  /** Serve image uploads (`/api/assets`); default: with the app, which is what uses them. */
+  assets?: boolean
   /** Next.js development mode. */
   dev?: boolean
   logger?: Logger
@@ -120,7 +122,7 @@ async function start(
     allowedOrigins: config.ALLOWED_ORIGINS?.map((o) => new URL(o).origin),
   }
   const signer = new TokenSigner(secret)
-  const connectionsPerIp = new IpRateLimiter(config.MAX_CONNECTIONS_PER_MINUTE, 60_000)
+  const connectionsPerIp = new RateLimiter(config.MAX_CONNECTIONS_PER_MINUTE, 60_000)
 
   let next: Awaited<ReturnType<typeof openNext>> | null = null
   if (options.app) {
@@ -129,12 +131,13 @@ async function start(
   }
 
   const api: MaybeHandler[] = [(req, res) => handleAccessApi(req, res, { signer, originOf: (r) => requestOrigin(r, rules) })]
-  // Image uploads for boards; only with the app, which is what uses them.
-  if (options.app) {
+  if (options.assets ?? options.app) {
     api.push(
       createAssetHandler({
         dir: path.join(path.resolve(config.DATA_DIR), 'assets'),
-        maxBytes: config.MAX_ASSET_BYTES,
+        limits: uploadLimits(config),
+        verify: (token) => signer.verify(token),
+        address: (req) => clientAddress(req, rules),
         onError: (err) => log.error({ err }, 'asset request failed'),
       }),
     )

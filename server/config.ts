@@ -72,6 +72,18 @@ const schema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   /** Largest image a board accepts (POST /api/assets); files live in DATA_DIR/assets. */
   MAX_ASSET_BYTES: int(1024, 1024 * MiB).default(10 * MiB),
+  /** Bytes one client address may upload per rolling hour. */
+  MAX_UPLOAD_BYTES_PER_ADDRESS: int(1024).default(256 * MiB),
+  /** Bytes uploaded for one board per rolling hour, by everyone together. */
+  MAX_UPLOAD_BYTES_PER_BOARD: int(1024).default(512 * MiB),
+  /** What DATA_DIR/assets may hold in all; past it uploads get 507. */
+  MAX_ASSETS_BYTES: int(1024).default(10 * 1024 * MiB),
+  /** Uploads are refused (507) while the disk of DATA_DIR/assets would have less than this free. */
+  MIN_FREE_DISK_BYTES: int(0).default(1024 * MiB),
+  MAX_CONCURRENT_UPLOADS_PER_ADDRESS: int(1, 10_000).default(8),
+  MAX_CONCURRENT_UPLOADS: int(1, 100_000).default(64),
+  /** An upload body slower than this (bytes a second, over 5 s) is dropped, so it cannot hold its slot. */
+  MIN_UPLOAD_BYTES_PER_SECOND: int(0).default(16 * 1024),
   /** PostgreSQL instead of SQLite: the store several instances share. */
   DATABASE_URL: z
     .string()
@@ -142,6 +154,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     )
   }
   return config
+}
+
+/** The budgets uploads are held to, from the config. */
+export function uploadLimits(config: Config) {
+  return {
+    maxBytes: config.MAX_ASSET_BYTES,
+    perAddressBytes: config.MAX_UPLOAD_BYTES_PER_ADDRESS,
+    perBoardBytes: config.MAX_UPLOAD_BYTES_PER_BOARD,
+    totalBytes: config.MAX_ASSETS_BYTES,
+    minFreeDiskBytes: config.MIN_FREE_DISK_BYTES,
+    concurrentPerAddress: config.MAX_CONCURRENT_UPLOADS_PER_ADDRESS,
+    concurrentTotal: config.MAX_CONCURRENT_UPLOADS,
+    minBytesPerSecond: config.MIN_UPLOAD_BYTES_PER_SECOND,
+  }
 }
 
 /** The limits a SyncServer enforces, from the config. */
