@@ -13,7 +13,7 @@ import type { Bus } from './bus/Bus'
 import { openBackends } from './backends'
 import { type Config, syncLimits, uploadLimits } from './config'
 import { handleAccessApi } from './http/accessApi'
-import { type AddressRules, clientAddress, originAllowed, requestOrigin } from './http/addresses'
+import { type AddressRules, clientAddress, describeOriginRule, originAllowed, requestOrigin } from './http/addresses'
 import { createAssetHandler } from './http/assets'
 import { resolveAuthSecret } from './http/authSecret'
 import { createMetrics } from './http/metrics'
@@ -117,7 +117,7 @@ async function start(
   replicator?.start()
 
   const rules: AddressRules = {
-    trustProxy: config.TRUST_PROXY,
+    proxyHops: config.TRUST_PROXY,
     publicUrl: config.PUBLIC_URL,
     allowedOrigins: config.ALLOWED_ORIGINS?.map((o) => new URL(o).origin),
   }
@@ -195,6 +195,7 @@ async function start(
   const shownHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST
   const url = `http://${shownHost}:${port}`
   log.info({ port, url, app: Boolean(options.app), dataDir: path.resolve(config.DATA_DIR), ...backends.kind }, 'listening')
+  log.info({ proxyHops: rules.proxyHops }, describeOriginRule(rules))
 
   let closing: Promise<void> | null = null
   return {

@@ -66,10 +66,14 @@ const schema = z.object({
   HANDSHAKE_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
   MAX_PENDING_MS: int(10, 3_600_000).default(5_000),
   MAX_OFFENCES: int(0).default(10),
+  /** How many reverse proxies of ours stand in front: `false`/0 none, `true` one, or their number. */
   TRUST_PROXY: z
-    .enum(['true', 'false', '1', '0'])
+    .string()
+    .trim()
+    .regex(/^(true|false|\d{1,2})$/, 'must be true, false or the number of proxies in front of the server (0-10)')
     .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+    .transform((v) => (v === 'true' ? 1 : v === 'false' ? 0 : Number(v)))
+    .pipe(z.number().max(10, 'must be true, false or the number of proxies in front of the server (0-10)')),
   /** Largest image a board accepts (POST /api/assets); files live in DATA_DIR/assets. */
   MAX_ASSET_BYTES: int(1024, 1024 * MiB).default(10 * MiB),
   /** Bytes one client address may upload per rolling hour. */

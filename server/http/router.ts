@@ -18,8 +18,8 @@ export interface RouterOptions {
   metrics(res: http.ServerResponse): void
   /** The sharing API and assets, tried in order. */
   api: MaybeHandler[]
-  /** The app's public origin for a request, handed to the pages. */
-  publicOrigin(req: http.IncomingMessage): string
+  /** The app's public origin for a request, handed to the pages; null when links may not name its Host. */
+  publicOrigin(req: http.IncomingMessage): string | null
   /** The Next.js request handler; absent when this process is the sync server alone. */
   next?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>
 }
@@ -47,7 +47,9 @@ export function createRouter(options: RouterOptions): Handler {
     if (pathname === '/metrics') return options.metrics(res)
     for (const handler of options.api) if (handler(req, res)) return
     if (next) {
-      req.headers[PUBLIC_ORIGIN_HEADER] = options.publicOrigin(req)
+      const origin = options.publicOrigin(req)
+      if (origin) req.headers[PUBLIC_ORIGIN_HEADER] = origin
+      else delete req.headers[PUBLIC_ORIGIN_HEADER]
       next(req, res).catch((err: unknown) => {
         log.error({ err, route: routeOf(pathname) }, 'request failed')
         if (!res.headersSent) res.writeHead(500)
