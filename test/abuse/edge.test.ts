@@ -120,6 +120,31 @@ describe('the HTTP edge', () => {
     expect(await upgrade(listed, 'r', { host: 'evil.example' }, 'http://evil.example')).toBe(101)
   })
 
+  test('[S79] [A79] framing is decided on the route Next.js renders: dot segments, escapes and backslashes do not make a board page an embed', async () => {
+    const s = await scope.server({ EMBED_ORIGINS: 'https://wiki.example' })
+    const framing = async (path: string) => {
+      const policy = String((await get(s, path)).headers['content-security-policy'])
+      return /frame-ancestors ([^;]+)/.exec(policy)?.[1]
+    }
+    expect(await framing('/embed/SomeRoom')).toBe('https://wiki.example')
+    expect(await framing('/embed/v/abcdefghijklmnopqrstuv.ABCDEFGHIJKLMNOPQRSTUV?ui=0')).toBe('https://wiki.example')
+    for (const path of [
+      '/embed/%2e%2e/b/SomeRoom',
+      '/embed/%2E%2E/b/SomeRoom',
+      '/embed/../b/SomeRoom',
+      '/embed/./../b/SomeRoom',
+      '/embed\\..\\b\\SomeRoom',
+      '/embed/%2e%2e%2fb%2fSomeRoom',
+      '/embed/x/../../b/SomeRoom',
+      '/embed/b/SomeRoom',
+      '//embed/SomeRoom',
+      '/embed',
+      '/b/SomeRoom',
+    ]) {
+      expect(await framing(path), path).toBe("'self'")
+    }
+  })
+
   test('[S80] [A80] a Host the origin rule does not trust never appears in a link: oEmbed answers 404 on it; a forwarded scheme counts only with TRUST_PROXY', async () => {
     const s = await scope.server()
     const oembed = (url: string, headers: Record<string, string>) => get(s, `/api/oembed?url=${encodeURIComponent(url)}`, headers)
