@@ -22,6 +22,7 @@ import { refuseUpgrade } from './http/responses'
 import { createRouter, type MaybeHandler } from './http/router'
 import { TokenSigner } from './http/tokens'
 import { createUpgradeHandler } from './http/upgrade'
+import { safeLogger } from './logging'
 import type { Store } from './storage/Store'
 import { roomTagger } from './sync/roomTags'
 import { SyncServer } from './sync/SyncServer'
@@ -62,7 +63,8 @@ export interface RunningServer {
  * new WebsocketProvider(`ws://127.0.0.1:${server.port}/sync`, 'room1', doc, { WebSocketPolyfill: WebSocket })
  */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const log = options.logger ?? pino({ level: config.LOG_LEVEL, base: { service: 'sketchroom' } })
+  // Whoever made the logger, errors are logged without the details that can quote a capability.
+  const log = safeLogger(options.logger ?? pino({ level: config.LOG_LEVEL, base: { service: 'sketchroom' } }))
   // What has been opened so far, closed in reverse if a later step fails.
   const opened: Array<() => Promise<void> | void> = []
   try {
