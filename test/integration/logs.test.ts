@@ -15,7 +15,7 @@ import { encodeSyncStep1, encodeUpdate } from '../../server/protocol/messages'
 import { TokenSigner } from '../../server/http/tokens'
 import { PostgresStore } from '../../server/storage/PostgresStore'
 import { geoShape, records, seedBoard } from '../abuse/board'
-import { connectClient, rawClient, sleep, synced, testScope, type TestServer, waitFor } from '../helpers'
+import { connectClient, sleep, synced, testScope, type TestServer, waitFor } from '../helpers'
 
 const scope = testScope()
 const SECRET = 'a-test-secret-for-the-log-battery'
