@@ -9,17 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { newRoomId } from '../../lib/roomId'
 import { TokenSigner } from '../../server/http/tokens'
-import {
-  type AppServer,
-  drawRectangle,
-  ensureProductionBuild,
-  hasChromium,
-  hasShape,
-  launchChromium,
-  screenshotPages,
-  startAppServer,
-  waitForEditor,
-} from './harness'
+import { type AppServer, drawRectangle, hasChromium, hasShape, screenshotPages, startSuite, waitForEditor } from './harness'
 
 const AUTH_SECRET = 'e2e-csp-secret-0123456789abcdef'
 
@@ -68,10 +58,7 @@ describe.skipIf(!hasChromium)('content security policy', () => {
   }
 
   beforeAll(async () => {
-    const buildMs = ensureProductionBuild()
-    if (buildMs) console.log(`e2e: next build took ${(buildMs / 1000).toFixed(1)} s`)
-    app = await startAppServer({ AUTH_SECRET, MAX_CONNECTIONS_PER_MINUTE: '100000' })
-    browser = await launchChromium()
+    ;({ app, browser } = await startSuite({ AUTH_SECRET }))
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     await context.addInitScript(() => {
       window.cspViolations = []

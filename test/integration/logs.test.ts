@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { Writable } from 'node:stream'
 import pino from 'pino'
-import { afterAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { ASSET_BOARD_HEADER } from '../../lib/assets'
 import { encodeSyncStep1, encodeUpdate } from '../../server/protocol/messages'
@@ -63,15 +63,6 @@ function expectNoCapability(text: string, secrets: string[]) {
     for (const part of secret.split('.')) if (part.length >= 16) expect(text, `leaked part of ${secret.slice(0, 12)}…`).not.toContain(part)
   }
 }
-
-const schemas: string[] = []
-afterAll(async () => {
-  for (const schema of schemas) {
-    const store = new PostgresStore({ url: DATABASE_URL, schema })
-    await store.dropSchema()
-    await store.close()
-  }
-})
 
 describe('capabilities stay out of logs, metrics and error messages', () => {
   test('[S76] edit links, view links, forged and expired tokens, uploads, oEmbed and bad frames: the trace log never holds a room id or a token', async () => {
@@ -147,7 +138,12 @@ describe('capabilities stay out of logs, metrics and error messages', () => {
 
   test('[S76] a PostgreSQL error whose detail quotes the room is logged without it', async () => {
     const schema = `sketchroom_logs_${randomBytes(6).toString('hex')}`
-    schemas.push(schema)
+    // Dropped after this test, once the server (closed by the scope) has let go of it.
+    scope.defer(async () => {
+      const cleanup = new PostgresStore({ url: DATABASE_URL, schema })
+      await cleanup.dropSchema()
+      await cleanup.close()
+    })
     const room = `Pg${randomBytes(12).toString('base64url')}`
     // A log entry the room row does not know of: the server's first append collides with it,
     // and PostgreSQL says "Key (room, seq)=(<room>, 1) already exists."
