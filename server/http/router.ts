@@ -53,12 +53,12 @@ export function createRouter(options: RouterOptions): Handler {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: this is the sync server alone\n')
       return
     }
-    const policy = pagePolicy(newNonce(), frameAncestors)
+    const origin = options.publicOrigin(req)
+    const policy = pagePolicy(newNonce(), frameAncestors, origin)
     res.setHeader('Content-Security-Policy', policy)
     // Next.js takes the nonce for its scripts from the request's CSP: ours, never the client's.
     req.headers['content-security-policy'] = policy
     delete req.headers['content-security-policy-report-only']
-    const origin = options.publicOrigin(req)
     if (origin) req.headers[PUBLIC_ORIGIN_HEADER] = origin
     else delete req.headers[PUBLIC_ORIGIN_HEADER]
     next(req, res).catch((err: unknown) => {

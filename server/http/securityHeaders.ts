@@ -27,14 +27,16 @@ export function newNonce(): string {
  *   allowed, so injected CSS has nowhere to send anything.
  * Nothing needs `unsafe-eval` or a worker, and nothing comes from another host.
  */
-export function pagePolicy(nonce: string, frameAncestors: string): string {
+export function pagePolicy(nonce: string, frameAncestors: string, publicOrigin: string | null = null): string {
+  // CSP3 lets 'self' match the page's own ws:/wss: origin; older WebKit does not, so name it.
+  const socket = publicOrigin ? ` ${publicOrigin.replace(/^http/, 'ws')}` : ''
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'`,
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "font-src 'self' data:",
-    "connect-src 'self'",
+    `connect-src 'self'${socket}`,
     "worker-src 'self'",
     "frame-src 'self'",
     "object-src 'none'",

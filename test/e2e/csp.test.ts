@@ -86,6 +86,7 @@ describe.skipIf(!hasChromium)('content security policy', () => {
     expect(directive(policy, 'object-src')).toBe("'none'")
     expect(directive(policy, 'base-uri')).toBe("'none'")
     expect(directive(policy, 'frame-ancestors')).toBe("'self'")
+    expect(directive(policy, 'connect-src')).toBe(`'self' ${app.origin.replace('http', 'ws')}`)
     expect(directive(policy, 'script-src')).not.toMatch(/unsafe-inline|unsafe-eval/)
     // Every script of a page, inline or not, carries its response's nonce: pages are
     // rendered per request, the home page included (a prerendered one would have none).
