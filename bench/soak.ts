@@ -58,7 +58,9 @@ interface Server {
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sketchroom-soak-'))
 const schema = `sketchroom_soak_${randomBytes(5).toString('hex')}`
 const shared =
-  instances > 1 ? { DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL, REDIS_PREFIX: `sketchroom-soak-${randomBytes(4).toString('hex')}:` } : {}
+  instances > 1
+    ? { DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL, REDIS_PREFIX: `sketchroom-soak-${randomBytes(4).toString('hex')}:` }
+    : {}
 
 /** Starts (or restarts) a server child on `port` (0: any), as `npm run sync` runs it. */
 async function start(server: Server): Promise<void> {
