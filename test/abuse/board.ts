@@ -47,6 +47,8 @@ export function geoShape(id = 'shape:geo1', props: Record<string, unknown> = {})
     url: '',
     scale: 1,
     richText,
+    flipX: false,
+    flipY: false,
     ...props,
   })
 }
@@ -72,7 +74,7 @@ export function noteShape(id = 'shape:note1', props: Record<string, unknown> = {
     size: 'm',
     font: 'draw',
     fontSizeAdjustment: 0,
-    textFirstEditedBy: null,
+    textLastEditedBy: null,
     align: 'middle',
     verticalAlign: 'middle',
     growY: 0,
