@@ -26,11 +26,21 @@ function copyTldrawAssets() {
 }
 copyTldrawAssets()
 
+/**
+ * One id per build, also inlined into the app (NEXT_PUBLIC_SKETCHROOM_BUILD_ID) so the
+ * service worker is registered under it (public/sw.js). `next build` loads this config
+ * before it starts its workers, which inherit the environment, so all agree.
+ */
+process.env.NEXT_PUBLIC_SKETCHROOM_BUILD_ID ??= `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+const buildId = process.env.NEXT_PUBLIC_SKETCHROOM_BUILD_ID
+
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   reactStrictMode: true,
   // The sync server, not Next.js, owns /sync, /api/assets and /healthz; nothing to configure for them here.
   poweredByHeader: false,
+  generateBuildId: async () => buildId,
+  env: { NEXT_PUBLIC_SKETCHROOM_BUILD_ID: buildId },
   // `next build` type-checks only what it bundles; `npm run typecheck` covers the rest
   // (server, tests, benches), so one red test file does not block shipping the app.
   typescript: { tsconfigPath: 'tsconfig.next.json' },
