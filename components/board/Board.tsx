@@ -6,7 +6,7 @@ import { useEffect, useMemo, useRef } from 'react'
 import { Tldraw } from 'tldraw'
 import { wasCreatedHere } from '@/components/home/createdHere'
 import { rememberBoard } from '@/components/home/recentBoards'
-import { createAssetStore } from '@/components/sync/assetStore'
+import { createAssetStore, DEFAULT_ASSET_LIMITS } from '@/components/sync/assetStore'
 import { useBoardIsEmpty } from '@/components/sync/useBoardIsEmpty'
 import { useBoardTitle } from '@/components/sync/useBoardTitle'
 import { useYjsStore } from '@/components/sync/useYjsStore'
@@ -82,6 +82,7 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
             doc,
             connection: state.connection,
             saving: state.saving,
+            imageLimits: limits ?? DEFAULT_ASSET_LIMITS,
             empty,
             createdHere,
             title,
@@ -89,7 +90,7 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
             notifyRef,
           }
         : null,
-    [link, readOnly, expiresAt, doc, state.connection, state.saving, empty, createdHere, title, setTitle],
+    [link, readOnly, expiresAt, doc, state.connection, state.saving, limits, empty, createdHere, title, setTitle],
   )
 
   const { user, onMount } = useEditorSetup(embed)

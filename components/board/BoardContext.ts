@@ -2,6 +2,7 @@
 
 import { createContext, useContext } from 'react'
 import type * as Y from 'yjs'
+import type { AssetLimits } from '@/components/sync/assetStore'
 import type { ConnectionState, SavingState } from '@/components/sync/connectBoard'
 import type { BoardLink } from '@/lib/links'
 
@@ -16,6 +17,8 @@ export interface BoardContextValue {
   doc: Y.Doc
   connection: ConnectionState
   saving: SavingState
+  /** The server's image limits, as the editor was given them. */
+  imageLimits: AssetLimits
   /** Nobody has drawn on this board yet (the doc holds nothing). */
   empty: boolean
   /** This browser made the board just now (New board): no "check the link" hint then. */

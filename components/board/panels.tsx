@@ -10,10 +10,12 @@ import { OpenInAppLink } from './share/OpenInAppLink'
 import { ShareButton } from './share/ShareButton'
 import { TitleField } from './TitleField'
 import { useAssetErrorToasts } from './useAssetErrorToasts'
+import { useImageCheck } from './useImageCheck'
 
 /** The right of the top bar: connection, people, and one action of the page's own. */
 function ShareZone({ children }: { children: ReactNode }) {
   useAssetErrorToasts()
+  useImageCheck()
   return (
     <div className="sr-share-zone" data-testid="share-zone">
       <ConnectionIndicator />

@@ -66,6 +66,8 @@ export function PeopleMenu() {
             <DefaultPeopleMenuAvatar key={id} userId={id} />
           ))}
           {peers.length > 3 ? <span className="sr-avatar sr-avatar--more">+{peers.length - 3}</span> : null}
+          {/* A phone shows one avatar of the others, and how many more there are. */}
+          {peers.length > 1 ? <span className="sr-avatar sr-avatar--more-phone">+{peers.length - 1}</span> : null}
           <span className="sr-avatar" style={{ background: color }} data-testid="my-avatar">
             {(name.trim() || '?').slice(0, 1).toUpperCase()}
           </span>
