@@ -71,12 +71,43 @@ async function cacheFirst(request) {
   return response
 }
 
+/** Whether a URL may be answered from the cache at all. */
+function isCacheable(url) {
+  // React Server Component payloads of client-side navigations vary by header: not cached.
+  return url.origin === self.location.origin && !isServerOnly(url.pathname) && !url.searchParams.has('_rsc')
+}
+
 self.addEventListener('fetch', (event) => {
   const request = event.request
-  if (request.method !== 'GET') return
+  if (request.method !== 'GET' || request.headers.get('RSC')) return
   const url = new URL(request.url)
-  if (url.origin !== self.location.origin || isServerOnly(url.pathname)) return
-  // React Server Component payloads of client-side navigations vary by header: not cached.
-  if (request.headers.get('RSC') || url.searchParams.has('_rsc')) return
+  if (!isCacheable(url)) return
   event.respondWith(isImmutable(url.pathname) ? cacheFirst(request) : networkFirst(request))
+})
+
+/**
+ * A page hands over its own address and the files it loaded before this worker took
+ * over (see ServiceWorkerRegistration): pages are fetched afresh, files kept once.
+ */
+self.addEventListener('message', (event) => {
+  const data = event.data
+  if (!data || data.type !== 'keep' || !Array.isArray(data.urls)) return
+  event.waitUntil(
+    caches.open(CACHE).then((cache) =>
+      Promise.all(
+        data.urls.map(async (raw) => {
+          let url
+          try {
+            url = new URL(raw, self.location.origin)
+          } catch {
+            return
+          }
+          if (!isCacheable(url)) return
+          if (isImmutable(url.pathname) && (await cache.match(url.href))) return
+          const response = await fetch(url.href, { credentials: 'same-origin' }).catch(() => null)
+          await putInCache(url.href, response)
+        }),
+      ),
+    ),
+  )
 })
