@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core'
 import { statusFrame } from '../../components/sync/fakeSyncServer'
 import { newRoomId } from '../../lib/roomId'
+import { TokenSigner } from '../../server/http/tokens'
 import {
   type AppServer,
   drawRectangle,
@@ -26,6 +27,7 @@ import {
 } from './harness'
 
 const OFFLINE_TEXT = 'Offline — changes are kept on this device'
+const AUTH_SECRET = 'e2e-offline-secret-0123456789abcdef'
 
 describe.skipIf(!hasChromium)('offline, and on a phone', () => {
   let app: AppServer
@@ -45,7 +47,7 @@ describe.skipIf(!hasChromium)('offline, and on a phone', () => {
   beforeAll(async () => {
     const buildMs = ensureProductionBuild()
     if (buildMs) console.log(`e2e: next build took ${(buildMs / 1000).toFixed(1)} s`)
-    app = await startAppServer({ MAX_CONNECTIONS_PER_MINUTE: '100000' })
+    app = await startAppServer({ AUTH_SECRET, MAX_CONNECTIONS_PER_MINUTE: '100000' })
     browser = await launchChromium()
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     recordRequests(context, requests)
@@ -122,6 +124,29 @@ describe.skipIf(!hasChromium)('offline, and on a phone', () => {
         },
       )
       .toBe(true)
+  })
+
+  test('a view-only link reloads offline too: the token cannot be checked, the board opens view-only from this device', async () => {
+    const view = new TokenSigner(AUTH_SECRET).sign({ roomId, mode: 'view', expiresAt: null })
+    await page.goto(`${app.origin}/v/${view}`)
+    await waitForEditor(page)
+    await expect.poll(indicator, { timeout: 20_000 }).toBe('View only')
+    await hasShape(page, shape)
+    await expect
+      .poll(() => page.evaluate(async () => (await caches.keys()).length && (await caches.match(location.href)) !== undefined), {
+        timeout: 20_000,
+      })
+      .toBe(true)
+    await context.setOffline(true)
+    await page.reload()
+    await waitForEditor(page)
+    await hasShape(page, shape)
+    expect(await page.evaluate(() => window.editor!.getIsReadonly())).toBe(true)
+    await expect.poll(indicator, { timeout: 20_000 }).toBe('View only · offline')
+    await context.setOffline(false)
+    await expect.poll(indicator, { timeout: 20_000 }).toBe('View only')
+    await page.goto(`${app.origin}/b/${roomId}`)
+    await waitForEditor(page)
   })
 
   test('the worker never keeps /sync, /api/* or /healthz', async () => {
