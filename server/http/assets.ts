@@ -10,7 +10,7 @@ import type http from 'node:http'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Transform, type TransformCallback } from 'node:stream'
-import { ASSET_TYPES, ASSETS_PATH, SNIFF_BYTES, sniffImageType, type AssetType } from '../../lib/assets'
+import { ASSET_TYPES, ASSETS_PATH, SNIFF_BYTES, sniffImageType } from '../../lib/assets'
 import { sendJson } from './responses'
 
 // The sniffing rule lives in lib/, where the editor checks a file before it uploads it.
