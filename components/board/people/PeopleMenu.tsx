@@ -1,5 +1,6 @@
 'use client'
 
+import './people.css'
 import {
   DefaultPeopleMenuAvatar,
   DefaultUserPresenceEditor,
