@@ -77,7 +77,7 @@ export function awarenessFrame(framing: Framing, doc: string, clientId: number, 
  */
 export function awarenessJson(t: number, clientId: number, name: string, color: string, x: number, y: number): string {
   return (
-    `{"t":${t},"presence":{"id":"${presenceIdForClient(clientId)}","typeName":"instance_presence","userId":"${name}",` +
+    `{"t":${t},"presence":{"id":"${presenceIdForClient(clientId)}","typeName":"instance_presence","userId":"user:${name}",` +
     `"userName":"${name}","lastActivityTimestamp":${t},"color":"${color}","camera":{"x":0,"y":0,"z":1},` +
     `"selectedShapeIds":[],"currentPageId":"page:page","brush":null,"scribbles":[],` +
     `"screenBounds":{"x":0,"y":0,"w":1920,"h":1080},"followingUserId":null,` +
@@ -116,6 +116,8 @@ export function geoShape(id: string, index: number, t: number, clientId: number)
       align: 'middle',
       verticalAlign: 'middle',
       richText: { type: 'doc', content: [{ type: 'paragraph', content: [{ type: 'text', text: `shape ${index}` }] }] },
+      flipX: false,
+      flipY: false,
     },
     meta: { __t: stamp(t, clientId) },
   }

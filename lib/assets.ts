@@ -8,3 +8,24 @@ export const ASSETS_PATH = '/api/assets'
  * never the URL, so the capability stays out of access logs, proxies and browser history.
  */
 export const ASSET_BOARD_HEADER = 'x-sketchroom-board'
+
+/** How many leading bytes `sniffImageType` needs. */
+export const SNIFF_BYTES = 12
+
+/**
+ * The image type of a file from its first bytes (never its name or declared type), or
+ * null when it is none a board takes. The server judges uploads by it; the editor uses
+ * it to say why a file is refused before uploading anything.
+ *
+ * @example
+ * sniffImageType(new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer())) // 'image/png' | … | null
+ */
+export function sniffImageType(head: Uint8Array): AssetType | null {
+  const at = (i: number) => head[i] ?? -1
+  const ascii = (from: number, text: string) => [...text].every((c, i) => at(from + i) === c.charCodeAt(0))
+  if (at(0) === 0x89 && ascii(1, 'PNG') && at(4) === 0x0d && at(5) === 0x0a && at(6) === 0x1a && at(7) === 0x0a) return 'image/png'
+  if (at(0) === 0xff && at(1) === 0xd8 && at(2) === 0xff) return 'image/jpeg'
+  if (ascii(0, 'GIF87a') || ascii(0, 'GIF89a')) return 'image/gif'
+  if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return 'image/webp'
+  return null
+}

@@ -4,13 +4,16 @@ import 'tldraw/tldraw.css'
 import './board.css'
 import { useEffect, useMemo, useRef } from 'react'
 import { Tldraw } from 'tldraw'
+import { wasCreatedHere } from '@/components/home/createdHere'
 import { rememberBoard } from '@/components/home/recentBoards'
-import { createAssetStore } from '@/components/sync/assetStore'
+import { createAssetStore, DEFAULT_ASSET_LIMITS } from '@/components/sync/assetStore'
+import { useBoardIsEmpty } from '@/components/sync/useBoardIsEmpty'
 import { useBoardTitle } from '@/components/sync/useBoardTitle'
 import { useYjsStore } from '@/components/sync/useYjsStore'
 import { CloseCode } from '@/lib/protocol'
 import { syncName, type BoardLink, type EmbedOptions } from '@/lib/links'
 import { BoardContext, type BoardContextValue } from './BoardContext'
+import { exportOverrides } from './exportName'
 import { LinkProblem } from './LinkProblem'
 import { APP_COMPONENTS, EMBED_COMPONENTS } from './panels'
 import { TLDRAW_ASSET_URLS } from './tldrawAssets'
@@ -44,21 +47,50 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
 
   const state = useYjsStore({ room, readOnly, assets })
   const doc = state.status === 'synced' ? state.doc : null
-  const [title, setTitle] = useBoardTitle(doc)
+  const [title, setTitle] = useBoardTitle(doc, state.status === 'synced' ? state.write : null)
+  const empty = useBoardIsEmpty(doc)
+  const createdHere = useMemo(() => link.kind === 'room' && wasCreatedHere(link.roomId), [link])
+  // Exports are named after the title at the moment they run; the overrides stay one object.
+  const titleRef = useRef(title)
+  useEffect(() => {
+    titleRef.current = title
+  }, [title])
+  const overrides = useMemo(() => exportOverrides(() => titleRef.current), [])
 
   useEffect(() => {
     document.title = `${title || 'Untitled board'} · sketchroom`
   }, [title])
-  // Only the app's own edit pages go in the recent list: a token's room is not known
-  // here, and an embed is someone else's page.
+  // The app's own pages go in the recent list (an embed is someone else's page): an edit
+  // page by its room id, a view page by its view link.
   const recentId = link.kind === 'room' && !embed ? link.roomId : null
   useEffect(() => {
-    if (recentId) rememberBoard(recentId, doc ? title : undefined)
+    if (recentId) rememberBoard({ kind: 'room', roomId: recentId }, doc ? title : undefined)
   }, [recentId, doc, title])
+  // A view link's room is not known here: it is remembered by its link, as view-only.
+  const viewToken = link.kind === 'token' && readOnly && !embed ? link.token : null
+  useEffect(() => {
+    if (viewToken) rememberBoard({ kind: 'token', token: viewToken, page: 'view' }, doc ? title : undefined)
+  }, [viewToken, doc, title])
 
   const context = useMemo<BoardContextValue | null>(
-    () => (doc ? { link, readOnly, expiresAt, doc, connection: state.connection, title, setTitle, notifyRef } : null),
-    [link, readOnly, expiresAt, doc, state.connection, title, setTitle],
+    () =>
+      doc
+        ? {
+            link,
+            readOnly,
+            expiresAt,
+            doc,
+            connection: state.connection,
+            saving: state.saving,
+            imageLimits: limits ?? DEFAULT_ASSET_LIMITS,
+            empty,
+            createdHere,
+            title,
+            setTitle,
+            notifyRef,
+          }
+        : null,
+    [link, readOnly, expiresAt, doc, state.connection, state.saving, limits, empty, createdHere, title, setTitle],
   )
 
   const { user, onMount } = useEditorSetup(embed)
@@ -85,6 +117,7 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
         <Tldraw
           store={state.store}
           components={embed ? EMBED_COMPONENTS : APP_COMPONENTS}
+          overrides={overrides}
           hideUi={embed ? !embed.ui : false}
           // An embed must not pull the focus (and the keyboard) away from its host page.
           autoFocus={!embed}

@@ -2,7 +2,8 @@
 
 import { createContext, useContext } from 'react'
 import type * as Y from 'yjs'
-import type { ConnectionState } from '@/components/sync/connectBoard'
+import type { AssetLimits } from '@/components/sync/assetStore'
+import type { ConnectionState, SavingState } from '@/components/sync/connectBoard'
 import type { BoardLink } from '@/lib/links'
 
 /** What the panels inside the tldraw UI need to know about the board around them. */
@@ -15,6 +16,13 @@ export interface BoardContextValue {
   expiresAt: number | null
   doc: Y.Doc
   connection: ConnectionState
+  saving: SavingState
+  /** The server's image limits, as the editor was given them. */
+  imageLimits: AssetLimits
+  /** Nobody has drawn on this board yet (the doc holds nothing). */
+  empty: boolean
+  /** This browser made the board just now (New board): no "check the link" hint then. */
+  createdHere: boolean
   title: string
   setTitle(title: string): void
   /** Set by a component inside the tldraw UI, where toasts are available. */

@@ -12,7 +12,11 @@ const Board = dynamic(() => import('./Board'), {
 })
 
 type TokenCheck =
-  { status: 'checking' } | { status: 'valid'; mode: LinkMode; expiresAt: number | null } | { status: 'invalid'; message: string }
+  | { status: 'checking' }
+  | { status: 'valid'; mode: LinkMode; expiresAt: number | null }
+  | { status: 'invalid'; message: string }
+  /** No network: the board opens from this device's copy, as the page's own mode; the server checks the token on reconnect. */
+  | { status: 'unchecked' }
 
 interface TokenResponse {
   mode?: unknown
@@ -42,6 +46,10 @@ function useTokenCheck(token: string | null): TokenCheck {
       })
       .catch((err: unknown) => {
         if (controller.signal.aborted) return
+        if (typeof navigator !== 'undefined' && navigator.onLine === false) {
+          setCheck({ status: 'unchecked' })
+          return
+        }
         setCheck({
           status: 'invalid',
           message: `the server could not be reached to check this link (${err instanceof Error ? err.message : String(err)})`,
@@ -60,6 +68,7 @@ export default function BoardLoader({ link, embed = null }: { link: BoardLink; e
   if (check.status === 'invalid') return <LinkProblem message={check.message} embedded={Boolean(embed)} />
   // A /v/ page stays read-only even for an edit token, and a view token is read-only
   // wherever it is opened (the server would drop its writes anyway).
-  const readOnly = link.page === 'view' || check.mode === 'view' || (embed?.readonly ?? false)
-  return <Board link={link} readOnly={readOnly} expiresAt={check.expiresAt} embed={embed} />
+  const mode = check.status === 'valid' ? check.mode : link.page
+  const readOnly = link.page === 'view' || mode === 'view' || (embed?.readonly ?? false)
+  return <Board link={link} readOnly={readOnly} expiresAt={check.status === 'valid' ? check.expiresAt : null} embed={embed} />
 }

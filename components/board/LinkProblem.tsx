@@ -1,5 +1,7 @@
 'use client'
 
+import { useEffect } from 'react'
+
 /**
  * What an expired, forged or mistyped link shows instead of a board: the server's reason
  * in words, and a way on. Inside an iframe it stays small and links out to a new tab.
@@ -8,6 +10,10 @@ export function LinkProblem({ message, embedded = false }: { message: string; em
   const expired = /expired/i.test(message)
   const heading = expired ? 'This link has expired' : 'This link does not work'
   const detail = sentence(message)
+  // The page's own title was chosen before the server had looked at the link.
+  useEffect(() => {
+    if (!embedded) document.title = `${expired ? 'Link expired' : 'Link not valid'} · sketchroom`
+  }, [expired, embedded])
   return (
     <main className="sr-link-problem" role="alert" data-testid="link-problem">
       <h1>{heading}</h1>

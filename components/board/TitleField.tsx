@@ -1,26 +1,34 @@
 'use client'
 
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { MAX_TITLE_LENGTH } from '@/lib/board'
 import { useBoard } from './BoardContext'
 
-/** The board title, editable in place; saved on Enter or blur so peers see whole words. */
+/** The board title, editable in place; saved on Enter or blur so peers see whole words, dropped on Escape. */
 export function TitleField() {
   const { title, setTitle, readOnly } = useBoard()
   const [draft, setDraft] = useState(title)
   const [editing, setEditing] = useState(false)
+  // Escape blurs the field too (tldraw blurs on Escape before the field hears the key),
+  // and blur saves: the save waits a turn, so the Escape that follows can cancel it.
+  const cancelled = useRef(false)
   useEffect(() => {
     if (!editing) setDraft(title)
   }, [title, editing])
   const commit = () => {
     setEditing(false)
+    if (cancelled.current) {
+      cancelled.current = false
+      setDraft(title)
+      return
+    }
     const next = draft.trim()
     if (next !== title) setTitle(next)
   }
   if (readOnly) {
     // Not an input at all: a view-only page has nothing to type into.
     return (
-      <span className="sr-title sr-title--readonly" data-testid="board-title" title="View only">
+      <span className="sr-title sr-title--readonly" data-testid="board-title">
         {title || 'Untitled board'}
       </span>
     )
@@ -35,12 +43,11 @@ export function TitleField() {
       value={draft}
       onFocus={() => setEditing(true)}
       onChange={(e) => setDraft(e.target.value)}
-      onBlur={commit}
+      onBlur={() => setTimeout(commit, 0)}
       onKeyDown={(e) => {
         if (e.key === 'Enter') e.currentTarget.blur()
         if (e.key === 'Escape') {
-          setDraft(title)
-          setEditing(false)
+          cancelled.current = true
           e.currentTarget.blur()
         }
       }}

@@ -1,18 +1,23 @@
 'use client'
 
 import type { ReactNode } from 'react'
-import { PeopleMenu, type TLComponents } from 'tldraw'
+import type { TLComponents } from 'tldraw'
 import { ConnectionIndicator } from './ConnectionIndicator'
+import { EmptyBoardHint } from './EmptyBoardHint'
+import { NamePrompt } from './people/NamePrompt'
+import { FollowingBanner, PeopleMenu } from './people/PeopleMenu'
 import { OpenInAppLink } from './share/OpenInAppLink'
 import { ShareButton } from './share/ShareButton'
 import { TitleField } from './TitleField'
 import { useAssetErrorToasts } from './useAssetErrorToasts'
+import { useImageCheck } from './useImageCheck'
 
 /** The right of the top bar: connection, people, and one action of the page's own. */
 function ShareZone({ children }: { children: ReactNode }) {
   useAssetErrorToasts()
+  useImageCheck()
   return (
-    <div className="sr-share-zone">
+    <div className="sr-share-zone" data-testid="share-zone">
       <ConnectionIndicator />
       <PeopleMenu />
       {children}
@@ -32,6 +37,26 @@ function BoardTopPanel() {
   return <TitleField />
 }
 
+/** Over the canvas, never in the way of drawing: hints, and whom you follow. */
+function BoardOverlays() {
+  return (
+    <>
+      <EmptyBoardHint />
+      <FollowingBanner />
+      <NamePrompt />
+    </>
+  )
+}
+
+function EmbedOverlays() {
+  return (
+    <>
+      <EmptyBoardHint />
+      <FollowingBanner />
+    </>
+  )
+}
+
 /** Inside an iframe: no title, no share button; the host page is the chrome. */
 function EmbedSharePanel() {
   return (
@@ -46,8 +71,10 @@ function EmbedSharePanel() {
 export const APP_COMPONENTS: TLComponents = {
   SharePanel: BoardSharePanel,
   TopPanel: BoardTopPanel,
+  InFrontOfTheCanvas: BoardOverlays,
 }
 /** A board inside someone else's page. */
 export const EMBED_COMPONENTS: TLComponents = {
   SharePanel: EmbedSharePanel,
+  InFrontOfTheCanvas: EmbedOverlays,
 }

@@ -19,13 +19,17 @@ function exposeEditor(editor: Editor) {
 }
 
 /**
- * An embed's `theme=` wins over the viewer's saved preference (which tldraw would
- * otherwise prefer), without overwriting that preference for their other boards.
+ * The user tldraw draws with. An embed's `theme=` wins over the viewer's saved preference,
+ * without overwriting that preference for their other boards. Without one, a viewer who
+ * never picked a theme follows the system (tldraw's own default is light).
  */
-function themedUser(theme: 'light' | 'dark'): TLCurrentUser {
+function boardUser(theme: 'light' | 'dark' | null): TLCurrentUser {
   return createTLCurrentUser({
-    userPreferences: computed('sketchroom themed user', () => ({ ...getUserPreferences(), colorScheme: theme })),
-    setUserPreferences: (prefs) => setUserPreferences({ ...prefs, colorScheme: getUserPreferences().colorScheme }),
+    userPreferences: computed('sketchroom user', () => {
+      const prefs = getUserPreferences()
+      return { ...prefs, colorScheme: theme ?? prefs.colorScheme ?? 'system' }
+    }),
+    setUserPreferences: (prefs) => setUserPreferences(theme ? { ...prefs, colorScheme: getUserPreferences().colorScheme } : prefs),
   })
 }
 
@@ -60,9 +64,9 @@ function focusOnUse(editor: Editor): () => void {
  * what to do on mount (expose it; in an embed, fit the content and take the keyboard
  * only when used).
  */
-export function useEditorSetup(embed: EmbedOptions | null): { user: TLCurrentUser | undefined; onMount(editor: Editor): () => void } {
+export function useEditorSetup(embed: EmbedOptions | null): { user: TLCurrentUser; onMount(editor: Editor): () => void } {
   const theme = embed?.theme ?? null
-  const user = useMemo(() => (theme ? themedUser(theme) : undefined), [theme])
+  const user = useMemo(() => boardUser(theme), [theme])
   const embedded = embed !== null
   const zoomToFit = embed?.zoomToFit ?? false
   const onMount = useCallback(

@@ -2,16 +2,26 @@
 
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { newRoomId } from '@/lib/roomId'
-import { forgetBoard, loadRecentBoards, RECENT_BOARDS_EVENT, type RecentBoard } from './recentBoards'
+import { markCreatedHere } from './createdHere'
+import { forgetBoard, loadRecentBoards, RECENT_BOARDS_EVENT, recentBoardPath, restoreBoard, type RecentBoard } from './recentBoards'
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+/** How long "Undo" stays offered after a Remove. */
+const UNDO_MS = 10_000
+
+/** What a listed board is called: its title, else words, never its id (which is a key). */
+export function boardLabel(board: RecentBoard): string {
+  return board.title.trim() || (board.kind === 'view' ? 'Untitled view-only board' : 'Untitled board')
+}
 
 export default function Home() {
   const router = useRouter()
   // null until mounted: localStorage is not there during server rendering.
   const [recent, setRecent] = useState<RecentBoard[] | null>(null)
+  const [removed, setRemoved] = useState<RecentBoard | null>(null)
+  const undoTimer = useRef<ReturnType<typeof setTimeout> | null>(null)
   useEffect(() => {
     const refresh = () => setRecent(loadRecentBoards())
     refresh()
@@ -20,25 +30,53 @@ export default function Home() {
     return () => {
       window.removeEventListener(RECENT_BOARDS_EVENT, refresh)
       window.removeEventListener('storage', refresh)
+      if (undoTimer.current) clearTimeout(undoTimer.current)
     }
   }, [])
+
+  const remove = (board: RecentBoard) => {
+    const gone = forgetBoard(board.id)
+    setRemoved(gone)
+    if (undoTimer.current) clearTimeout(undoTimer.current)
+    undoTimer.current = setTimeout(() => setRemoved(null), UNDO_MS)
+  }
+  const undo = () => {
+    if (removed) restoreBoard(removed)
+    setRemoved(null)
+  }
+  const create = () => {
+    const id = newRoomId()
+    markCreatedHere(id)
+    router.push(`/b/${id}`)
+  }
 
   return (
     <main className="sr-page">
       <h1>sketchroom</h1>
       <p>A live collaborative whiteboard you can host yourself. Anyone with a board&apos;s link can draw on it with you.</p>
-      <button type="button" className="sr-new-board" data-testid="new-board" onClick={() => router.push(`/b/${newRoomId()}`)}>
+      <button type="button" className="sr-new-board" data-testid="new-board" onClick={create}>
         New board
       </button>
+      {removed ? (
+        <p className="sr-undo" role="status" data-testid="recent-undo">
+          Removed “{boardLabel(removed)}” from this list.{' '}
+          <button type="button" onClick={undo} data-testid="recent-undo-button">
+            Undo
+          </button>
+        </p>
+      ) : null}
       {recent && recent.length > 0 ? (
         <section>
           <h2>Recent boards</h2>
           <ul className="sr-recent" data-testid="recent-boards">
             {recent.map((board) => (
-              <li key={board.id}>
-                <Link href={`/b/${board.id}`}>{board.title || board.id}</Link>
+              <li key={board.id} data-kind={board.kind}>
+                <Link href={recentBoardPath(board)} className={board.title.trim() ? undefined : 'sr-recent__untitled'}>
+                  {boardLabel(board)}
+                </Link>
+                {board.kind === 'view' ? <span className="sr-badge">View only</span> : null}
                 <time dateTime={new Date(board.lastOpened).toISOString()}>{dateFormat.format(board.lastOpened)}</time>
-                <button type="button" aria-label={`Remove ${board.title || board.id} from this list`} onClick={() => forgetBoard(board.id)}>
+                <button type="button" aria-label={`Remove ${boardLabel(board)} from this list`} onClick={() => remove(board)}>
                   Remove
                 </button>
               </li>

@@ -1,6 +1,7 @@
 import {
   computed,
   createPresenceStateDerivation,
+  createUserId,
   defaultUserPreferences,
   getUserPreferences,
   react,
@@ -8,7 +9,6 @@ import {
   type TLRecord,
   type TLStore,
   type TLUser,
-  type TLUserId,
 } from 'tldraw'
 import type { Awareness } from 'y-protocols/awareness'
 import { PRESENCE_FIELD, USER_FIELD, presenceIdForClient, type AwarenessUser } from '@/lib/presence'
@@ -31,7 +31,9 @@ export function bindPresence(store: TLStore, awareness: Awareness): { dispose():
   const $user = computed<TLUser>('sketchroom user', () => {
     const prefs = getUserPreferences()
     return {
-      id: prefs.id as TLUserId,
+      // tldraw 5.2+ validates presence user ids as `user:<id>` records, and the editor
+      // tells its own presence from peers' by that record id.
+      id: createUserId(prefs.id),
       typeName: 'user',
       name: prefs.name ?? defaultUserPreferences.name,
       color: prefs.color ?? defaultUserPreferences.color,

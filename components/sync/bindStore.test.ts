@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest'
+import { createTLStore, defaultShapeUtils } from 'tldraw'
 import * as Y from 'yjs'
 import { bindStoreToDoc, recordsOf } from './bindStore'
-import { geo, newStore } from './testStore'
+import { editorRecords, geo, newStore, PAGE_ID } from './testStore'
 
 /** Two docs joined as if by a server. */
 function linkDocs(a: Y.Doc, b: Y.Doc) {
@@ -89,4 +90,71 @@ describe('bindStoreToDoc, schemas and bad records', () => {
     }
     expect(warnings.length).toBeGreaterThan(0)
   })
+})
+
+describe('bindStoreToDoc, a new board', () => {
+  const emptyStore = () => createTLStore({ shapeUtils: defaultShapeUtils })
+
+  test('the records the editor makes on mount are not stored; the first shape stores them in the same transaction', () => {
+    const doc = new Y.Doc()
+    const store = emptyStore()
+    const kv = recordsOf(doc)
+    const transactions: number[] = []
+    // Yjs also runs empty transactions (reads); count the ones that wrote.
+    doc.on('afterTransaction', (tr: Y.Transaction) => tr.changed.size && transactions.push(kv.map.size))
+    bindStoreToDoc(store, doc, { onOutdated: () => undefined })
+    store.put(editorRecords(store))
+    expect(recordsOf(doc).map.size).toBe(0)
+    expect(doc.getMap('meta').size).toBe(0)
+    store.put([geo(store, 1)])
+    expect(transactions).toEqual([3])
+    expect(recordsOf(doc).get(PAGE_ID)).toBeDefined()
+    expect(doc.getMap('meta').get('schema')).toBeDefined()
+  })
+
+  test('a title is a real change: written with the first records, in one transaction', () => {
+    const doc = new Y.Doc()
+    const store = emptyStore()
+    const binding = bindStoreToDoc(store, doc, { onOutdated: () => undefined })
+    store.put(editorRecords(store))
+    let transactions = 0
+    doc.on('afterTransaction', (tr: Y.Transaction) => tr.changed.size && transactions++)
+    binding.write(() => doc.getMap('meta').set('title', 'Plans'))
+    expect(transactions).toBe(1)
+    expect(recordsOf(doc).map.size).toBe(2)
+    expect(doc.getMap('meta').get('title')).toBe('Plans')
+  })
+
+  test('a board someone else made meanwhile replaces the unsaved local page', () => {
+    const theirs = new Y.Doc()
+    const writer = newStore()
+    bindStoreToDoc(writer, theirs, { onOutdated: () => undefined })
+    const page = writer.schema.types.page.create({ id: 'page:theirs' as never, name: 'Theirs', index: 'a2' as never })
+    writer.put([page])
+    writer.remove(['page:page' as never])
+
+    const mine = new Y.Doc()
+    const store = emptyStore()
+    bindStoreToDoc(store, mine, { onOutdated: () => undefined })
+    store.put(editorRecords(store))
+    linkDocs(theirs, mine)
+    expect(
+      store.query
+        .records('page')
+        .get()
+        .map((p) => p.id),
+    ).toEqual(['page:theirs'])
+    expect(recordsOf(mine).get(PAGE_ID)).toBeUndefined()
+  })
+})
+
+test('the user record the editor adds on mount (tldraw keeps it for attribution) is not a change either', () => {
+  const doc = new Y.Doc()
+  const store = createTLStore({ shapeUtils: defaultShapeUtils })
+  bindStoreToDoc(store, doc, { onOutdated: () => undefined })
+  store.put([...editorRecords(store), store.schema.types.user.create({ id: 'user:me' as never, name: '', color: '#f00' }) as never])
+  store.update('user:me' as never, (u) => ({ ...(u as object), name: 'Me' }) as never)
+  expect(recordsOf(doc).map.size).toBe(0)
+  store.put([geo(store, 2)])
+  expect(recordsOf(doc).get('user:me')).toMatchObject({ name: 'Me' })
 })

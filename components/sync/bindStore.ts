@@ -1,4 +1,4 @@
-import type { SerializedSchema, TLRecord, TLStore } from 'tldraw'
+import type { RecordsDiff, SerializedSchema, TLRecord, TLStore } from 'tldraw'
 import * as Y from 'yjs'
 import { YKeyValue } from 'y-utility/y-keyvalue'
 import { META_KEY, RECORDS_KEY, SCHEMA_KEY } from '@/lib/board'
@@ -80,8 +80,31 @@ export interface BindOptions {
 }
 
 export interface Binding {
+  /**
+   * Runs `change` (a write to the doc outside the records, such as the title) in one
+   * transaction, seeding an empty doc with the board's records first: a title is a real
+   * change too. Does nothing on a read-only or outdated binding.
+   */
+  write(change: () => void): void
   /** Stops both directions; the store and doc are left as they are. */
   dispose(): void
+}
+
+/**
+ * Whether a change batch is more than what the editor does to an empty store on mount:
+ * add the document record, a first page and the current user's record (tldraw keeps
+ * user records in the document for attribution). Only a real change makes a new board.
+ */
+function isRealChange(store: TLStore, changes: RecordsDiff<TLRecord>): boolean {
+  if (Object.keys(changes.removed).length) return true
+  const added = Object.values(changes.added)
+  const updated = Object.values(changes.updated).map(([, to]) => to)
+  const bookkeeping = (record: TLRecord) => record.typeName === 'document' || record.typeName === 'user'
+  if (updated.some((record) => !bookkeeping(record))) return true
+  if (added.some((record) => !bookkeeping(record) && record.typeName !== 'page')) return true
+  // A page added next to one the store already had is the user's (the page menu).
+  const pages = added.filter((record) => record.typeName === 'page').length
+  return pages > 0 && store.query.records('page').get().length > pages
 }
 
 /**
@@ -115,12 +138,26 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
   const initial = checkSchema(store, meta.get(SCHEMA_KEY))
   if (initial.kind === 'newer') {
     stopWriting()
-    return { dispose() {} }
+    return { write() {}, dispose() {} }
   }
 
   // 1. Doc → store, once. Local document records the doc does not have are dropped,
-  // except when the doc is brand new: then this client's fresh page seeds it.
+  // except when the doc is brand new: then nothing is written until this user's first
+  // real change, which seeds it with this client's page (so visiting a link, a mistyped
+  // one included, stores nothing).
   const docIsEmpty = records.map.size === 0
+  let seeded = !docIsEmpty
+  /** Inside a transaction: the board's first records and schema, if the doc has none yet; true if it seeded. */
+  const seed = (): boolean => {
+    if (seeded) return false
+    seeded = true
+    if (records.map.size > 0) return false
+    for (const record of store.allRecords()) {
+      if (isDocumentRecord(store, record)) records.set(record.id, record)
+    }
+    meta.set(SCHEMA_KEY, ourSchema)
+    return true
+  }
   // A reader cannot migrate the doc for everyone; it migrates what it reads, until a
   // writer has migrated the doc itself.
   let readFrom: SerializedSchema | null = readOnly && initial.kind === 'older' ? initial.stored : null
@@ -146,14 +183,7 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
         meta.set(SCHEMA_KEY, ourSchema)
       }, LOCAL_ORIGIN)
     }
-    if (docIsEmpty) {
-      doc.transact(() => {
-        for (const record of store.allRecords()) {
-          if (isDocumentRecord(store, record)) records.set(record.id, record)
-        }
-        meta.set(SCHEMA_KEY, ourSchema)
-      }, LOCAL_ORIGIN)
-    } else {
+    if (!docIsEmpty) {
       loadAll()
       if (initial.kind === 'empty') doc.transact(() => meta.set(SCHEMA_KEY, ourSchema), LOCAL_ORIGIN)
     }
@@ -181,9 +211,14 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
   const unlisten = store.listen(
     ({ changes }) => {
       if (!writable) return
+      if (!seeded && !isRealChange(store, changes)) return
       doc.transact(() => {
-        for (const record of Object.values(changes.added)) records.set(record.id, record)
-        for (const [, to] of Object.values(changes.updated)) records.set(to.id, to)
+        // The first real change carries the page and document record the editor made; the
+        // seed is the store as it is now, this batch included, so it is written once.
+        if (!seed()) {
+          for (const record of Object.values(changes.added)) records.set(record.id, record)
+          for (const [, to] of Object.values(changes.updated)) records.set(to.id, to)
+        }
         for (const record of Object.values(changes.removed)) records.delete(record.id)
       }, LOCAL_ORIGIN)
     },
@@ -193,6 +228,12 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
   // 3. Doc → store, for every later remote transaction.
   const onRecordsChange = (changes: Map<string, { action: 'add' | 'update' | 'delete'; newValue?: unknown }>, tr: Y.Transaction) => {
     if (tr.origin === LOCAL_ORIGIN) return
+    if (!seeded) {
+      // Someone else made the board first: theirs replaces this client's unsaved page.
+      seeded = true
+      loadAll()
+      return
+    }
     const toPut: TLRecord[] = []
     const toRemove: TLRecord['id'][] = []
     for (const [key, change] of changes) {
@@ -226,6 +267,13 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
   meta.observe(onMetaChange)
 
   return {
+    write(change) {
+      if (!writable) return
+      doc.transact(() => {
+        seed()
+        change()
+      }, LOCAL_ORIGIN)
+    },
     dispose() {
       writable = false
       unlisten()

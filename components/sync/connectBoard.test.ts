@@ -6,6 +6,7 @@ import WebSocket from 'ws'
 import { synced, testScope, waitFor, sleep, type TestServer } from '../../test/helpers'
 import { bindStoreToDoc, recordsOf } from './bindStore'
 import { connectBoard, type BoardState } from './connectBoard'
+import { startFakeSyncServer, statusFrame } from './fakeSyncServer'
 import { editorRecords, geo, newStore } from './testStore'
 
 const scope = testScope()
@@ -24,7 +25,7 @@ function socketLog() {
 }
 
 /** Opens a board on `room` and records, at each report, its state and the shapes it shows. */
-function open(server: TestServer, room: string, network: EventTarget | null = null) {
+function open(server: { url: string }, room: string, network: EventTarget | null = null) {
   const log = socketLog()
   const reports: Array<{ state: BoardState; shapes: string[] }> = []
   const board = connectBoard(
@@ -143,5 +144,91 @@ describe('connectBoard', () => {
     await waitFor(() => keepingAlive().length === 0, 'timers, sockets and channels to be gone')
     expect(board.sockets).toHaveLength(1)
     expect(board.reports).toHaveLength(reports)
+  })
+
+  test('a board that was only visited stores nothing; the first shape stores it, page included', async () => {
+    const s = await scope.server()
+    const board = open(s, 'visited-room')
+    const { store } = await board.whenSynced()
+    // What the editor does on mount: not a change of the user's.
+    store.put(editorRecords(store))
+    await sleep(300)
+    const peer = scope.client(s, 'visited-room')
+    await synced(peer)
+    expect(recordsOf(peer.doc).map.size).toBe(0)
+    const shape = geo(store, 1)
+    store.put([shape])
+    await waitFor(() => recordsOf(peer.doc).get(shape.id) !== undefined, 'the shape to reach the peer')
+    expect(recordsOf(peer.doc).get('page:page')).toBeDefined()
+    expect(recordsOf(peer.doc).get('document:document')).toBeDefined()
+    expect(peer.doc.getMap('meta').get('schema')).toBeDefined()
+  })
+})
+
+describe('connectBoard, status from the server', () => {
+  test('asks for Status messages, and reports the saving state they carry', async () => {
+    const fake = await startFakeSyncServer()
+    scope.defer(() => fake.close())
+    const board = open(fake, 'status-room')
+    const state = await board.whenSynced()
+    expect(state.saving).toBe('ok')
+    expect(fake.connections[0]!.params.get('features')).toBe('status')
+    fake.sendStatus({ saving: 'paused' })
+    await waitFor(() => board.latest()?.saving === 'paused', 'saving to pause')
+    expect(board.latest()?.connection).toBe('online')
+    fake.sendStatus({ saving: 'ok' })
+    await waitFor(() => board.latest()?.saving === 'ok', 'saving to resume')
+  })
+
+  test('a malformed or unknown Status message is ignored; the sync goes on', async () => {
+    const fake = await startFakeSyncServer((c) => {
+      c.socket.send(Uint8Array.from([100, 3, 0x7b, 0x7b, 0x7b]))
+      c.socket.send(Uint8Array.from([100, 2, 0x7b, 0x7d]))
+    })
+    scope.defer(() => fake.close())
+    const warn = console.warn
+    console.warn = () => undefined
+    scope.defer(() => (console.warn = warn))
+    const board = open(fake, 'garbled-room')
+    const { store } = await board.whenSynced()
+    store.put(editorRecords(store))
+    const shape = geo(store, 4)
+    store.put([shape])
+    await waitFor(() => recordsOf(fake.doc).get(shape.id) !== undefined, 'the shape to reach the server')
+    expect(board.latest()?.saving).toBe('ok')
+  })
+
+  test('closed with 1011 (a change it could not save): saving paused, the change kept and resent after reconnecting', async () => {
+    // What the server says to each new connection about its store.
+    let saving: 'ok' | 'paused' = 'ok'
+    const fake = await startFakeSyncServer((c) => c.socket.send(statusFrame({ saving })))
+    scope.defer(() => fake.close())
+    const board = open(fake, 'unsaved-room')
+    const { store } = await board.whenSynced()
+    store.put(editorRecords(store))
+    saving = 'paused'
+    fake.failNextUpdate('could not save this change; try again shortly')
+    const shape = geo(store, 8)
+    store.put([shape])
+    await waitFor(() => board.latest()?.saving === 'paused', 'saving to pause')
+    expect(recordsOf(fake.doc).get(shape.id)).toBeUndefined()
+    // y-websocket reconnects by itself; the sync exchange carries the change again.
+    await waitFor(() => recordsOf(fake.doc).get(shape.id) !== undefined, 'the change to be resent')
+    expect(fake.connections.length).toBe(2)
+    expect(board.latest()).toMatchObject({ connection: 'online', saving: 'paused' })
+    fake.sendStatus({ saving: 'ok' })
+    await waitFor(() => board.latest()?.saving === 'ok', 'saving to resume')
+  })
+
+  test('from a server that sends no Status, a 1011 pause lasts until the reconnected session has synced', async () => {
+    const fake = await startFakeSyncServer()
+    scope.defer(() => fake.close())
+    const board = open(fake, 'plain-room')
+    const { store } = await board.whenSynced()
+    store.put(editorRecords(store))
+    fake.failNextUpdate('could not save this change; try again shortly')
+    store.put([geo(store, 9)])
+    await waitFor(() => board.latest()?.saving === 'paused', 'saving to pause')
+    await waitFor(() => fake.connections.length === 2 && board.latest()?.saving === 'ok', 'the next session to sync')
   })
 })

@@ -3,19 +3,37 @@ import { IndexeddbPersistence } from 'y-indexeddb'
 import { removeAwarenessStates } from 'y-protocols/awareness'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
-import { isFinalCloseCode } from '@/lib/protocol'
+import { CloseCode, FEATURES_PARAM, isFinalCloseCode, STATUS_FEATURE } from '@/lib/protocol'
 import { bindPresence } from './bindPresence'
-import { bindStoreToDoc } from './bindStore'
-import { sendOnlyOwnAwareness, takeOverReconnects } from './providerPatches'
+import { bindStoreToDoc, type Binding } from './bindStore'
+import { handleStatusMessages, sendOnlyOwnAwareness, takeOverReconnects } from './providerPatches'
 
-/** Whether this client is talking to the server right now; edits are kept either way. */
+/**
+ * Whether this client is talking to the server right now; edits are kept either way.
+ * `connecting` only while an attempt is in flight; between attempts, and whenever the
+ * device has no network, `offline`.
+ */
 export type ConnectionState = 'online' | 'connecting' | 'offline'
 
+/**
+ * Whether the server can store changes. `paused` after it said so (a Status message) or
+ * closed us with 1011 (it could not save a change; y-websocket keeps it and resends it
+ * after reconnecting), until it says `ok` again.
+ */
+export type SavingState = 'ok' | 'paused'
+
 /** Where one board connection is: what the page shows follows `status`. */
-export type BoardState =
-  | { status: 'loading'; connection: ConnectionState }
-  | { status: 'synced'; connection: ConnectionState; store: TLStore; doc: Y.Doc }
-  | { status: 'error'; connection: ConnectionState; error: BoardError }
+export type BoardState = (
+  | { status: 'loading' }
+  | {
+      status: 'synced'
+      store: TLStore
+      doc: Y.Doc
+      /** Writes to the doc outside the store (the title) in one transaction with the board's first records, if it has none yet. */
+      write(change: () => void): void
+    }
+  | { status: 'error'; error: BoardError }
+) & { connection: ConnectionState; saving: SavingState }
 
 export type BoardError =
   /** The board was written by a newer version of the app: reloading fixes it. */
@@ -25,7 +43,7 @@ export type BoardError =
   | { kind: 'failed'; message: string }
 
 /** The state before anything is known; {@link connectBoard} reports every change after it. */
-export const INITIAL_BOARD_STATE: BoardState = { status: 'loading', connection: 'connecting' }
+export const INITIAL_BOARD_STATE: BoardState = { status: 'loading', connection: 'connecting', saving: 'ok' }
 
 /** A copy of the doc kept on this device (IndexedDB in a browser). */
 export interface LocalPersistence {
@@ -98,6 +116,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
 
   let disposed = false
   let connection: ConnectionState = INITIAL_BOARD_STATE.connection
+  let saving: SavingState = INITIAL_BOARD_STATE.saving
   let current: BoardState = INITIAL_BOARD_STATE
   const set = (next: BoardState) => {
     if (disposed) return
@@ -107,19 +126,35 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
   // What tldraw's own UI (people menu, offline badge) reads.
   const $status = atom<'online' | 'offline'>('sketchroom connection', 'offline')
   const setConnection = (next: ConnectionState) => {
+    if (next === connection) return
     connection = next
     $status.set(next === 'online' ? 'online' : 'offline')
     set({ ...current, connection })
   }
+  const setSaving = (next: SavingState) => {
+    if (next === saving) return
+    saving = next
+    set({ ...current, saving })
+  }
+  // The browser's word on the network; without one (Node), assume there is one.
+  let networkUp = typeof navigator === 'undefined' || !network ? true : navigator.onLine !== false
 
   const doc = new Y.Doc()
   const local = persistence ? persistence(`sketchroom:${room}`, doc) : null
   const provider = new WebsocketProvider(`${origin.replace(/^http/, 'ws')}/sync`, room, doc, {
     maxBackoffTime: MAX_BACKOFF_MS,
     WebSocketPolyfill: options.WebSocket,
+    // Ask for Status messages; a server without them ignores the parameter.
+    params: { [FEATURES_PARAM]: STATUS_FEATURE },
   })
   const restoreAwareness = sendOnlyOwnAwareness(provider)
-  const reconnects = takeOverReconnects(provider, { maxBackoffMs: MAX_BACKOFF_MS })
+  const reconnects = takeOverReconnects(provider, { maxBackoffMs: MAX_BACKOFF_MS, isOnline: () => networkUp })
+  // Set by a Status message; a server that sends none clears a 1011 pause once it syncs.
+  let serverSpeaksStatus = false
+  handleStatusMessages(provider, (status) => {
+    serverSpeaksStatus = true
+    setSaving(status.saving)
+  })
 
   const store = createTLStore({
     shapeUtils: defaultShapeUtils,
@@ -130,6 +165,15 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
   let refused = false
   const onStatus = ({ status }: { status: 'connected' | 'disconnected' | 'connecting' }) =>
     setConnection(status === 'connected' ? 'online' : status === 'connecting' ? 'connecting' : 'offline')
+  // y-websocket reports `disconnected` only for a socket that had opened; a failed attempt
+  // just ends. Either way no attempt is in flight any more.
+  const onConnectionClose = (event: { code: number; reason: string } | null) => {
+    setConnection('offline')
+    if (event?.code === CloseCode.InternalError) setSaving('paused')
+  }
+  const onSynced = (isSynced: boolean) => {
+    if (isSynced && !serverSpeaksStatus) setSaving('ok')
+  }
   const onClosed = ({ code, reason }: { code: number; reason: string }) => {
     if (!isFinalCloseCode(code)) return
     refused = true
@@ -137,19 +181,29 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
     set({
       status: 'error',
       connection: 'offline',
+      saving,
       error: { kind: 'refused', code, message: reason || `The server closed the connection (${code}).` },
     })
   }
   provider.on('status', onStatus)
+  provider.on('connection-close', onConnectionClose)
   provider.on('closed', onClosed)
+  provider.on('sync', onSynced)
   // A socket can look open for a while after the network is gone; the browser knows
   // sooner. Drop it at once (edits carry on locally) and retry as soon as it is back.
-  const onOffline = () => reconnects.dropSocket()
-  const onOnline = () => reconnects.retryNow()
+  const onOffline = () => {
+    networkUp = false
+    reconnects.dropSocket()
+    setConnection('offline')
+  }
+  const onOnline = () => {
+    networkUp = true
+    reconnects.retryNow()
+  }
   network?.addEventListener('offline', onOffline)
   network?.addEventListener('online', onOnline)
 
-  let binding: { dispose(): void } | null = null
+  let binding: Binding | null = null
   let presence: { dispose(): void } | null = null
   let waitTimer: ReturnType<typeof setTimeout> | null = null
 
@@ -166,6 +220,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
         set({
           status: 'error',
           connection,
+          saving,
           error: {
             kind: 'outdated',
             message: 'This board was updated by a newer version of sketchroom. Reload the page to keep editing.',
@@ -175,7 +230,8 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
     })
     if (current.status === 'error') return
     presence = bindPresence(store, provider.awareness)
-    set({ status: 'synced', connection, store, doc })
+    const bound = binding
+    set({ status: 'synced', connection, saving, store, doc, write: (change) => bound.write(change) })
   }
 
   // Show the board once both this device's copy and the server's are in, or, when the
@@ -215,7 +271,9 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
       removeAwarenessStates(provider.awareness, [doc.clientID], 'sketchroom unmount')
       restoreAwareness()
       provider.off('status', onStatus)
+      provider.off('connection-close', onConnectionClose)
       provider.off('closed', onClosed)
+      provider.off('sync', onSynced)
       provider.off('sync', onSync)
       provider.destroy()
       void local?.destroy()

@@ -3,7 +3,9 @@
  * API. Each patch names the internal it relies on, so a y-websocket upgrade (these are
  * written against 3.x) is checked here and nowhere else.
  */
+import * as decoding from 'lib0/decoding'
 import type { WebsocketProvider } from 'y-websocket'
+import { MessageType, type BoardStatus } from '@/lib/protocol'
 
 type AwarenessChange = { added: number[]; updated: number[]; removed: number[] }
 
@@ -42,6 +44,11 @@ export function sendOnlyOwnAwareness(provider: WebsocketProvider): () => void {
 export interface ReconnectOptions {
   /** Longest wait between two attempts; the same cap y-websocket is given as `maxBackoffTime`. */
   maxBackoffMs: number
+  /**
+   * Whether the device has a network. While it has none, no attempt is made (it could only
+   * fail, or hang until the browser gives up); `retryNow` starts one when it is back.
+   */
+  isOnline?: () => boolean
 }
 
 /** Control over the retries after {@link takeOverReconnects}. */
@@ -76,7 +83,7 @@ export interface Reconnects {
  * reconnects.dispose()
  */
 export function takeOverReconnects(provider: WebsocketProvider, options: ReconnectOptions): Reconnects {
-  const { maxBackoffMs } = options
+  const { maxBackoffMs, isOnline = () => true } = options
   let timer: ReturnType<typeof setTimeout> | null = null
   let stopped = false
   let disposed = false
@@ -93,7 +100,7 @@ export function takeOverReconnects(provider: WebsocketProvider, options: Reconne
     timer = setTimeout(
       () => {
         timer = null
-        if (!disposed && !stopped) provider.connect()
+        if (!disposed && !stopped && isOnline()) provider.connect()
       },
       ceiling / 2 + Math.random() * (ceiling / 2),
     )
@@ -118,5 +125,33 @@ export function takeOverReconnects(provider: WebsocketProvider, options: Reconne
       cancel()
       provider.off('connection-close', onConnectionClose)
     },
+  }
+}
+
+/**
+ * Reads sketchroom's Status messages (`MessageType.Status`: varString(JSON BoardStatus)),
+ * which the server sends only to clients that connect with `?features=status`. Anything
+ * malformed is ignored with a warning: a status line must never break the sync.
+ *
+ * Relies on `provider.messageHandlers`: y-websocket's per-provider table of handlers by
+ * message type (a copy of the module's, made in the constructor), called as
+ * `(encoder, decoder, provider, emitSynced, messageType)`. Nothing is written to the
+ * encoder, so nothing is sent back.
+ *
+ * @example
+ * handleStatusMessages(provider, (status) => console.log(status.saving))
+ */
+export function handleStatusMessages(provider: WebsocketProvider, onStatus: (status: BoardStatus) => void): void {
+  provider.messageHandlers[MessageType.Status] = (_encoder, decoder) => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(decoding.readVarString(decoder))
+    } catch (err) {
+      console.warn('[sketchroom] ignored a malformed status message', err)
+      return
+    }
+    const saving = (parsed as { saving?: unknown } | null)?.saving
+    if (saving === 'ok' || saving === 'paused') onStatus({ saving })
+    else console.warn('[sketchroom] ignored a status message it does not understand', parsed)
   }
 }

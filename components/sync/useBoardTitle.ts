@@ -9,9 +9,9 @@ import { META_KEY, TITLE_KEY } from './bindStore'
  * The board's title, stored in the Y.Doc so every peer sees the same one.
  *
  * @example
- * const [title, setTitle] = useBoardTitle(doc)
+ * const [title, setTitle] = useBoardTitle(doc, state.write)
  */
-export function useBoardTitle(doc: Y.Doc | null): [string, (title: string) => void] {
+export function useBoardTitle(doc: Y.Doc | null, write: ((change: () => void) => void) | null): [string, (title: string) => void] {
   const [title, setTitleState] = useState('')
   useEffect(() => {
     if (!doc) return
@@ -26,11 +26,12 @@ export function useBoardTitle(doc: Y.Doc | null): [string, (title: string) => vo
   }, [doc])
   const setTitle = useCallback(
     (next: string) => {
-      if (!doc) return
+      if (!doc || !write) return
       // The server refuses a longer title; the tab and the recent list have no room for one anyway.
-      doc.getMap<unknown>(META_KEY).set(TITLE_KEY, next.slice(0, MAX_TITLE_LENGTH))
+      // Through `write`: on a new board the title comes with its first records.
+      write(() => doc.getMap<unknown>(META_KEY).set(TITLE_KEY, next.slice(0, MAX_TITLE_LENGTH)))
     },
-    [doc],
+    [doc, write],
   )
   return [title, setTitle]
 }

@@ -15,7 +15,7 @@ import type http from 'node:http'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Transform, type TransformCallback } from 'node:stream'
-import { ASSET_BOARD_HEADER, ASSET_TYPES, ASSETS_PATH, type AssetType } from '../../lib/assets'
+import { ASSET_BOARD_HEADER, ASSET_TYPES, ASSETS_PATH, SNIFF_BYTES, sniffImageType } from '../../lib/assets'
 import { looksLikeToken } from '../../lib/links'
 import { isValidRoomId } from '../../lib/roomId'
 import { RateLimiter } from './RateLimiter'
@@ -41,6 +41,9 @@ export interface UploadLimits {
   minBytesPerSecond: number
 }
 
+// The sniffing rule lives in lib/, where the editor checks a file before it uploads it.
+export { sniffImageType }
+
 export interface AssetStoreOptions {
   /** Directory for asset files; created on first upload. */
   dir: string
@@ -55,20 +58,7 @@ export interface AssetStoreOptions {
   onError?: (err: unknown) => void
 }
 
-/** How many leading bytes `sniffImageType` needs. */
-const SNIFF_BYTES = 12
 const HOUR_MS = 3_600_000
-
-/** The image type of a file from its first bytes (never its name or declared type), or null when it is none we serve. */
-export function sniffImageType(head: Uint8Array): AssetType | null {
-  const at = (i: number) => head[i] ?? -1
-  const ascii = (from: number, text: string) => [...text].every((c, i) => at(from + i) === c.charCodeAt(0))
-  if (at(0) === 0x89 && ascii(1, 'PNG') && at(4) === 0x0d && at(5) === 0x0a && at(6) === 0x1a && at(7) === 0x0a) return 'image/png'
-  if (at(0) === 0xff && at(1) === 0xd8 && at(2) === 0xff) return 'image/jpeg'
-  if (ascii(0, 'GIF87a') || ascii(0, 'GIF89a')) return 'image/gif'
-  if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return 'image/webp'
-  return null
-}
 
 const HASH_PATTERN = /^[0-9a-f]{64}$/
 

@@ -94,7 +94,7 @@ function presence(clientId: number, extra: Record<string, unknown> = {}) {
   return {
     id: presenceIdForClient(clientId),
     typeName: 'instance_presence',
-    userId: 'user-1',
+    userId: 'user:1',
     userName: 'Mallory',
     lastActivityTimestamp: null,
     color: '#FF0000',

@@ -55,6 +55,8 @@ export function geoShape(id = 'shape:geo1', props: Record<string, unknown> = {})
     url: '',
     scale: 1,
     richText,
+    flipX: false,
+    flipY: false,
     ...props,
   })
 }
@@ -80,7 +82,7 @@ export function noteShape(id = 'shape:note1', props: Record<string, unknown> = {
     size: 'm',
     font: 'draw',
     fontSizeAdjustment: 0,
-    textFirstEditedBy: null,
+    textLastEditedBy: null,
     align: 'middle',
     verticalAlign: 'middle',
     growY: 0,

@@ -179,12 +179,11 @@ describe.skipIf(!hasChromium)('board in two browsers', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
   })
 
-  test('a file that is not an accepted image type is refused with a message, nothing stored', async () => {
+  test('a file named .png that is not an image is refused with a message that says why, nothing stored', async () => {
     const storedAssets = () => fs.readdirSync(path.join(app.dataDir, 'assets')).filter((f) => f !== 'tmp')
     const before = storedAssets()
     await alice.page.evaluate(async () => {
-      // A BMP the browser can show, but labelled image/png: only the server's sniffing of
-      // the bytes catches it.
+      // A BMP the browser can show, labelled image/png, and a text file named like a picture.
       const row = 8
       const size = 54 + row * 2
       const bytes = new Uint8Array(size)
@@ -198,10 +197,26 @@ describe.skipIf(!hasChromium)('board in two browsers', () => {
       view.setUint16(26, 1, true)
       view.setUint16(28, 24, true)
       view.setUint32(34, row * 2, true)
-      const file = new File([bytes], 'disguised.png', { type: 'image/png' })
-      await window.editor!.putExternalContent({ type: 'files', files: [file], point: { x: 200, y: 200 } }).catch(() => undefined)
+      const files = [
+        new File([bytes], 'disguised.png', { type: 'image/png' }),
+        new File(['just some notes'], 'notes.png', { type: 'image/png' }),
+      ]
+      await window.editor!.putExternalContent({ type: 'files', files, point: { x: 200, y: 200 } }).catch(() => undefined)
     })
-    await expect.poll(() => alice.page.getByText('Only PNG, JPEG, GIF and WebP images').count(), { timeout: 20_000 }).toBeGreaterThan(0)
+    const toasts = alice.page.locator('.tlui-toast__container')
+    for (const name of ['disguised.png', 'notes.png']) {
+      await expect
+        .poll(
+          () =>
+            toasts
+              .filter({ hasText: name })
+              .first()
+              .textContent({ timeout: 1000 })
+              .catch(() => ''),
+          { timeout: 20_000 },
+        )
+        .toContain(`“${name}” is not a PNG, JPEG, GIF or WebP image`)
+    }
     expect(storedAssets()).toEqual(before)
     expect(fs.readdirSync(path.join(app.dataDir, 'assets', 'tmp'))).toEqual([])
   })

@@ -21,36 +21,37 @@ export function EmbedSection({ links }: { links: ShareLinks }) {
   const name = useId()
   const viewUrl = links.view?.status === 'ready' ? links.view.url : null
   const [which, setWhich] = useState<'edit' | 'view'>(links.edit ? 'edit' : 'view')
-  const [options, setOptions] = useState<EmbedChoice>({ readonly: false, ui: true, zoomToFit: true, theme: null })
-  const source = which === 'view' ? viewUrl : links.edit
-  const src = useMemo(
-    () => (source ? embedUrlOf(source, which === 'view' ? { ...options, readonly: false } : options) : null),
-    [source, which, options],
-  )
+  const [options, setOptions] = useState<Omit<EmbedChoice, 'readonly'>>({ ui: true, zoomToFit: true, theme: null })
+  // One choice, edit or view. View uses the view-only link where there is one (the server
+  // then refuses every write); a page with only an edit link shows it read-only instead.
+  const viewFromEdit = which === 'view' && !viewUrl
+  const source = which === 'view' ? (viewUrl ?? links.edit) : links.edit
+  const src = useMemo(() => (source ? embedUrlOf(source, { ...options, readonly: viewFromEdit }) : null), [source, options, viewFromEdit])
   const snippet = src ? iframeSnippet(src) : ''
-  const set = (patch: Partial<EmbedChoice>) => setOptions((o) => ({ ...o, ...patch }))
+  const set = (patch: Partial<Omit<EmbedChoice, 'readonly'>>) => setOptions((o) => ({ ...o, ...patch }))
   return (
     <section className="sr-share-section">
       <h3>Embed</h3>
       <p>Paste this into any page: the board stays live inside it.</p>
       <div className="sr-share-options" role="group" aria-label="Embed options">
-        {links.edit && viewUrl ? (
-          <span className="sr-share-choice">
+        {links.edit ? (
+          <span className="sr-share-choice" role="radiogroup" aria-label="Visitors of the page can">
+            <span>Visitors can</span>
             <label>
               <input type="radio" name={name} checked={which === 'edit'} onChange={() => setWhich('edit')} data-testid="embed-edit" />
-              Editable
+              edit
             </label>
-            <label>
+            <label
+              title={
+                viewFromEdit
+                  ? 'Shown read-only; the edit link is inside the page'
+                  : 'Uses the view-only link: nobody can change the board from it'
+              }
+            >
               <input type="radio" name={name} checked={which === 'view'} onChange={() => setWhich('view')} data-testid="embed-view" />
-              View-only
+              only view
             </label>
           </span>
-        ) : null}
-        {which === 'edit' ? (
-          <label title="Visitors of the page see it live but cannot edit there; the link inside still can">
-            <input type="checkbox" checked={options.readonly} onChange={(e) => set({ readonly: e.target.checked })} />
-            Read-only
-          </label>
         ) : null}
         <label>
           <input type="checkbox" checked={options.ui} onChange={(e) => set({ ui: e.target.checked })} />
@@ -63,6 +64,7 @@ export function EmbedSection({ links }: { links: ShareLinks }) {
         <label>
           Theme{' '}
           <select
+            className="sr-select"
             value={options.theme ?? ''}
             onChange={(e) => set({ theme: e.target.value === 'light' || e.target.value === 'dark' ? e.target.value : null })}
           >

@@ -1,5 +1,6 @@
 'use client'
 
+import './share.css'
 import {
   TldrawUiButton,
   TldrawUiButtonLabel,
