@@ -77,6 +77,12 @@ const schema = z.object({
   HANDSHAKE_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
   MAX_PENDING_MS: int(10, 3_600_000).default(5_000),
   MAX_OFFENCES: int(0).default(10),
+  /** How deep values and shared types in a board may nest: far below any browser's stack. */
+  MAX_NESTING_DEPTH: int(8, 10_000).default(100),
+  /** New Yjs client ids (browser sessions) one update may bring. */
+  MAX_NEW_CLIENTS_PER_UPDATE: int(1).default(64),
+  /** Yjs client ids (browser sessions that ever edited) one board may hold. */
+  MAX_CLIENTS_PER_BOARD: int(1).default(10_000),
   /** How many reverse proxies of ours stand in front: `false`/0 none, `true` one, or their number. */
   TRUST_PROXY: z
     .string()
@@ -215,6 +221,9 @@ export function syncLimits(config: Config) {
     messagesPerSecond: config.MAX_MESSAGES_PER_SECOND,
     messageBurst: config.MAX_MESSAGE_BURST,
     handshakeTimeoutMs: config.HANDSHAKE_TIMEOUT_MS,
+    maxDepth: config.MAX_NESTING_DEPTH,
+    maxNewClientsPerUpdate: config.MAX_NEW_CLIENTS_PER_UPDATE,
+    maxClientsPerBoard: config.MAX_CLIENTS_PER_BOARD,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     maxEditMessageBytes: config.MAX_DOC_BYTES + EDIT_MESSAGE_SLACK,
     inflightBytes: config.MAX_INFLIGHT_BYTES,

@@ -46,7 +46,7 @@ function sources(dir: string): string[] {
   for (const entry of fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
     const rel = path.join(dir, entry.name)
     if (entry.isDirectory()) out.push(...sources(rel))
-    else if (/\.(ts|tsx|mjs)$/.test(entry.name) && !/\.(test|contract)\.tsx?$/.test(entry.name)) out.push(rel)
+    else if (/\.(ts|tsx|mjs)$/.test(entry.name) && !/\.(test|contract|fixtures)\.tsx?$/.test(entry.name)) out.push(rel)
   }
   return out
 }

@@ -17,6 +17,7 @@ import type { Store } from '../storage/Store'
 import { Connection, type SyncSocket } from '../sync/Connection'
 import { Stats } from '../sync/Stats'
 import { Room, type RoomOptions } from './Room'
+import { LIMITS } from './Room.fixtures'
 import { StoreMonitor } from './StoreMonitor'
 
 const log = pino({ level: 'silent' })
@@ -80,7 +81,7 @@ async function openRoom(overrides: Partial<RoomOptions> = {}, store: Store = new
     compactAfterBytes: 1 << 20,
     compactAfterEntries: 1000,
     rules: new BoardRules({ maxRecordBytes: 64 * 1024 }),
-    limits: { maxDocBytes: 1 << 20, maxAwarenessBytes: 8192, maxConnections: 10, pendingTimeoutMs: 5000 },
+    limits: LIMITS,
     ...overrides,
   })
   await room.load()
@@ -356,7 +357,7 @@ describe('Room', () => {
   })
 
   test('[S46] an update that would pass MAX_DOC_BYTES is refused with a limit error, the board unchanged', async () => {
-    const { room } = await openRoom({ limits: { maxDocBytes: 4096, maxAwarenessBytes: 8192, maxConnections: 10, pendingTimeoutMs: 5000 } })
+    const { room } = await openRoom({ limits: { ...LIMITS, maxDocBytes: 4096 } })
     const a = peer()
     joined(room, a)
     const writer = client()
@@ -375,9 +376,7 @@ describe('Room', () => {
   })
 
   test('[S47] a joiner past MAX_ROOM_CONNECTIONS is refused with a limit error', async () => {
-    const { room } = await openRoom({
-      limits: { maxDocBytes: 1 << 20, maxAwarenessBytes: 8192, maxConnections: 1, pendingTimeoutMs: 5000 },
-    })
+    const { room } = await openRoom({ limits: { ...LIMITS, maxConnections: 1 } })
     room.join(peer().conn)
     expect(() => room.join(peer().conn)).toThrow(/full/)
   })

@@ -146,6 +146,11 @@ export class Room {
     return this.peers
   }
 
+  /** Awareness client ids the room holds (present and recently gone): what its memory for cursors grows with. */
+  get awarenessClients(): number {
+    return this.awareness.size
+  }
+
   /** Reads the room from the store. Throws (and the room must be discarded) if it cannot. */
   async load(): Promise<void> {
     const stored = await this.options.store.load(this.id)
@@ -167,6 +172,8 @@ export class Room {
     peer.send(this.document.stateVectorFrame())
     const awareness = this.awareness.frame()
     if (awareness) peer.send(awareness)
+    // A joined room saves (a paused one refuses joiners): a client back after a 1011 learns it at once.
+    if (peer.wantsStatus) peer.send(encodeStatus({ saving: 'ok' }))
   }
 
   /**

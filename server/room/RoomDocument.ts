@@ -1,10 +1,10 @@
 import * as Y from 'yjs'
 import type { BoardRules } from '../board/BoardRules'
 import type { BoardWatcher } from '../board/BoardWatcher'
-import { LOADING } from '../board/origins'
+import { CORRECTION, LOADING } from '../board/origins'
 import { SyncError } from '../errors'
 import { encodeSyncStep1, encodeSyncStep2 } from '../protocol/messages'
-import { isEmptyStateVector, transactionChanged } from '../protocol/updates'
+import { isEmptyStateVector, transactionChanged, transactionChangedFor } from '../protocol/updates'
 
 /** Transaction origin of updates from other instances. */
 export const REMOTE = 'remote'
@@ -31,6 +31,8 @@ export class RoomDocument {
   private boardWatcher: BoardWatcher | null = null
   private lastChangeAt = Date.now()
   private changeCount = 0
+  /** While an update applies: the only clients whose clocks it can move (see `touching`). */
+  private touched: number[] | null = null
 
   constructor(private readonly rules?: BoardRules) {
     this.attach(new Y.Doc())
@@ -61,7 +63,7 @@ export class RoomDocument {
     // Yjs encodes every transaction for 'update' listeners; we only need to know whether
     // one changed anything, which is the test Yjs itself uses before encoding.
     doc.on('afterTransactionCleanup', (tr: Y.Transaction) => {
-      if (!transactionChanged(tr)) return
+      if (!(this.touched ? transactionChangedFor(tr, this.touched) : transactionChanged(tr))) return
       this.changeCount++
       this.lastChangeAt = Date.now()
       this.fullFrame = null
@@ -76,6 +78,42 @@ export class RoomDocument {
     Y.applyUpdate(this.doc, update, LOADING)
     // The stored update is already a full state: joiners get it without re-encoding.
     this.fullFrame = encodeSyncStep2(update)
+  }
+
+  /**
+   * Runs `apply` (one update's transaction) telling the change check which clients the
+   * update carries, so it looks at those, not at every client the board ever had.
+   */
+  touching(clients: number[], apply: () => void): void {
+    this.touched = clients
+    try {
+      apply()
+    } finally {
+      this.touched = null
+    }
+  }
+
+  /**
+   * Deletes the shared types among `ids` (just applied) that sit more than `maxDepth`
+   * types deep, in a correcting transaction; returns how many. A browser walks nested
+   * types recursively in places (deleting one, reading it), so depth must stay far below
+   * its stack.
+   */
+  removeTooDeep(ids: Y.ID[], maxDepth: number): number {
+    if (ids.length === 0 || !this.liveDoc) return 0
+    const doc = this.liveDoc
+    const tooDeep: Y.Item[] = []
+    for (const id of ids) {
+      let item: Y.Item | null
+      try {
+        item = Y.getItem(doc.store, id) as Y.Item
+      } catch {
+        continue // not integrated (waiting for what it depends on): checked when it is
+      }
+      if (!item.deleted && typeDepth(item, maxDepth) > maxDepth) tooDeep.push(item)
+    }
+    if (tooDeep.length > 0) Y.transact(doc, (tr) => tooDeep.forEach((item) => item.delete(tr)), CORRECTION)
+    return tooDeep.length
   }
 
   /** An update another instance stored and checked: applied as is. */
@@ -167,4 +205,15 @@ export class RoomDocument {
   destroy(): void {
     this.liveDoc?.destroy()
   }
+}
+
+/** How many shared types `item` sits in (a root's direct child: 1), counted up to `limit + 1`. */
+function typeDepth(item: Y.Item, limit: number): number {
+  let depth = 1
+  let parent = item.parent as Y.AbstractType<unknown> | null
+  while (parent?._item && depth <= limit) {
+    depth++
+    parent = parent._item.parent as Y.AbstractType<unknown> | null
+  }
+  return depth
 }

@@ -4,6 +4,7 @@ import * as Y from 'yjs'
 import { MemoryStore } from '../storage/MemoryStore'
 import type { StoredRoom } from '../storage/Store'
 import { Room } from './Room'
+import { LIMITS } from './Room.fixtures'
 import { RoomRegistry } from './RoomRegistry'
 
 const log = pino({ level: 'silent' })
@@ -32,7 +33,7 @@ function registry(store: MemoryStore, forgotten: string[] = []) {
         requestFlush: () => undefined,
         compactAfterBytes: 1 << 20,
         compactAfterEntries: 1000,
-        limits: { maxDocBytes: 1 << 20, maxAwarenessBytes: 8192, maxConnections: 10, pendingTimeoutMs: 5000 },
+        limits: LIMITS,
       }),
     log,
     unloadDelayMs: 0,

@@ -23,6 +23,11 @@ export interface LogSize {
 export interface IntakeLimits {
   /** Refuse updates that would grow the stored document past this. */
   maxDocBytes: number
+  /** How deep values and shared types may nest (a browser's stack must take the board). */
+  maxDepth: number
+  /** New Yjs client ids one update may bring, and a board may hold. */
+  maxNewClientsPerUpdate: number
+  maxClientsPerBoard: number
   /** How long an update may wait for changes it depends on before its sender is cut off. */
   pendingTimeoutMs: number
 }
@@ -76,31 +81,39 @@ export class UpdateIntake {
     }
     // Decoding first means a bad update is refused whole, never half applied.
     // An empty one (every client's first sync step 2 to a board it lacks nothing of) changes nothing.
-    if (checkUpdateV1(received).empty) return null
-    const update = ownBytes(received)
+    const info = checkUpdateV1(received, { maxDepth: limits.maxDepth })
+    if (info.empty) return null
     const doc = document.doc
+    this.checkClients(info.clients, doc)
+    const update = ownBytes(received)
     const wasHeld = this.held !== null
     const changesBefore = document.changes
     let beforeState = new Map<number, number>()
     // The transaction Yjs would open for a remote update, opened here to keep the state it
     // started from (Yjs computes it anyway) for the slow paths below; encoded only there.
-    Y.transact(
-      doc,
-      (tr) => {
-        beforeState = tr.beforeState
-        Y.applyUpdate(doc, update, from)
-      },
-      from,
-      false,
+    document.touching(info.clients, () =>
+      Y.transact(
+        doc,
+        (tr) => {
+          beforeState = tr.beforeState
+          Y.applyUpdate(doc, update, from)
+        },
+        from,
+        false,
+      ),
     )
     const before = () => Y.encodeStateVector(beforeState)
 
     const watcher = document.watcher
     const violations = watcher?.take() ?? []
-    let tooMany = false
+    // Shared types nested past the limit are taken out again, as a board rule's violation would be.
+    const deep = document.removeTooDeep(info.types, limits.maxDepth)
+    let tooMany = deep > 0 && from.offend(deep)
+    if (deep > 0)
+      this.options.logger.warn({ conn: from.id, count: deep, maxDepth: limits.maxDepth }, 'removed shared types nested too deep')
     if (violations.length > 0) {
       watcher!.revert(violations)
-      tooMany = from.offend(violations.length)
+      tooMany = from.offend(violations.length) || tooMany
       this.options.logger.warn(
         {
           conn: from.id,
@@ -117,7 +130,7 @@ export class UpdateIntake {
     } else if (wasHeld) {
       // Completed what was waiting: send everything since it started.
       relay = { update: Y.encodeStateAsUpdate(doc, this.release()), from: null }
-    } else if (violations.length > 0) {
+    } else if (violations.length > 0 || deep > 0) {
       // Send what actually changed, sender included, so reverted content never leaves the
       // server and everyone converges on the valid state.
       relay = { update: Y.encodeStateAsUpdate(doc, before()), from: null }
@@ -127,6 +140,25 @@ export class UpdateIntake {
     }
     if (tooMany) throw new TooManyRefused(relay, `malformed message: too many invalid changes (${from.offences})`)
     return relay
+  }
+
+  /**
+   * Every browser tab that edits a board brings a Yjs client id, and Yjs's own bookkeeping
+   * costs time per client id on every change: an update may bring only a few new ones, and
+   * a board only so many in all, or one update could make every later change slow.
+   */
+  private checkClients(clients: number[], doc: Y.Doc): void {
+    const { maxNewClientsPerUpdate, maxClientsPerBoard } = this.options.limits
+    const known = doc.store.clients
+    let fresh = 0
+    for (const client of clients) if (!known.has(client)) fresh++
+    if (fresh === 0) return
+    if (fresh > maxNewClientsPerUpdate) {
+      throw new SyncError('limit', `this change brings ${fresh} new Yjs clients at once; the limit is ${maxNewClientsPerUpdate}`)
+    }
+    if (known.size + fresh > maxClientsPerBoard) {
+      throw new SyncError('limit', `this board has been edited from ${known.size} browser sessions, its limit (MAX_CLIENTS_PER_BOARD)`)
+    }
   }
 
   /**
