@@ -6,7 +6,6 @@
 import * as encoding from 'lib0/encoding'
 import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
-import { presenceIdForClient } from '../../lib/presence'
 import { InProcessHub } from '../../server/bus/InProcessBus'
 import { TokenSigner } from '../../server/http/tokens'
 import { encodeAwareness, encodeSyncStep1, encodeUpdate } from '../../server/protocol/messages'
