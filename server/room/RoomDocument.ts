@@ -1,6 +1,7 @@
 import * as Y from 'yjs'
 import type { BoardRules } from '../board/BoardRules'
 import type { BoardWatcher } from '../board/BoardWatcher'
+import { RecordsGuard } from '../board/RecordsGuard'
 import { CORRECTION, LOADING } from '../board/origins'
 import { SyncError } from '../errors'
 import { encodeSyncStep1, encodeSyncStep2 } from '../protocol/messages'
@@ -29,6 +30,7 @@ export class RoomDocument {
   private fullFrame: Uint8Array | null = null
   private vectorFrame: Uint8Array | null = null
   private boardWatcher: BoardWatcher | null = null
+  private recordsGuard: RecordsGuard | null = null
   private lastChangeAt = Date.now()
   private changeCount = 0
   /** While an update applies: the only clients whose clocks it can move (see `touching`). */
@@ -70,14 +72,22 @@ export class RoomDocument {
       this.vectorFrame = null
     })
     this.liveDoc = doc
+    // Before the watcher: its YKeyValue must never see an entry that is not one.
+    this.recordsGuard = this.rules ? new RecordsGuard(doc) : null
     this.boardWatcher = this.rules ? this.rules.watch(doc) : null
   }
 
   /** Applies what the store holds (validated when it was written) and keeps it as the joiners' frame. */
   loadStored(update: Uint8Array): void {
     Y.applyUpdate(this.doc, update, LOADING)
-    // The stored update is already a full state: joiners get it without re-encoding.
-    this.fullFrame = encodeSyncStep2(update)
+    // The stored update is already a full state: joiners get it without re-encoding, unless
+    // it held entries the guard took out (stored before it existed).
+    this.fullFrame = this.takeGuarded() === 0 ? encodeSyncStep2(update) : null
+  }
+
+  /** Entries of `records` that were not entries, removed since the last call (see RecordsGuard). */
+  takeGuarded(): number {
+    return this.recordsGuard?.take() ?? 0
   }
 
   /**
@@ -87,7 +97,8 @@ export class RoomDocument {
   touching(clients: number[], apply: () => void): void {
     this.touched = clients
     try {
-      apply()
+      if (this.recordsGuard) this.recordsGuard.limitTo(clients, apply)
+      else apply()
     } finally {
       this.touched = null
     }
@@ -185,6 +196,7 @@ export class RoomDocument {
     doc.destroy()
     this.liveDoc = null
     this.boardWatcher = null
+    this.recordsGuard = null
     this.fullFrame = encodeSyncStep2(state)
     this.dormantState = this.fullFrame.subarray(this.fullFrame.length - state.length)
     this.vectorFrame = vectorFrame

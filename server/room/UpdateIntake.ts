@@ -106,11 +106,15 @@ export class UpdateIntake {
 
     const watcher = document.watcher
     const violations = watcher?.take() ?? []
-    // Shared types nested past the limit are taken out again, as a board rule's violation would be.
-    const deep = document.removeTooDeep(info.types, limits.maxDepth)
+    // Shared types nested past the limit, and `records` entries that are none, are taken out
+    // again, as a board rule's violation would be.
+    const deep = document.removeTooDeep(info.types, limits.maxDepth) + document.takeGuarded()
     let tooMany = deep > 0 && from.offend(deep)
     if (deep > 0)
-      this.options.logger.warn({ conn: from.id, count: deep, maxDepth: limits.maxDepth }, 'removed shared types nested too deep')
+      this.options.logger.warn(
+        { conn: from.id, count: deep },
+        'removed content no browser could load (nested too deep, or not a records entry)',
+      )
     if (violations.length > 0) {
       watcher!.revert(violations)
       tooMany = from.offend(violations.length) || tooMany
@@ -182,8 +186,9 @@ export class UpdateIntake {
     )
     const watcher = document.watcher
     const violations = watcher?.take() ?? []
-    if (violations.length === 0) return { changed: document.changes !== changesBefore, correction: null }
-    watcher!.revert(violations)
+    const guarded = document.takeGuarded()
+    if (violations.length === 0 && guarded === 0) return { changed: document.changes !== changesBefore, correction: null }
+    if (violations.length > 0) watcher!.revert(violations)
     this.options.logger.warn({ violations: violations.length }, 'reverted invalid changes that came from another instance')
     return { changed: true, correction: { update: Y.encodeStateAsUpdate(doc, Y.encodeStateVector(beforeState)), from: null } }
   }

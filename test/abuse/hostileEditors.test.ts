@@ -220,3 +220,21 @@ describe('[S87] nesting', () => {
     await loadsValid(s)
   })
 })
+
+describe('[S85] records entries', () => {
+  test('[A91] entries of records that are not { key, val } are removed for everyone; the board loads', async () => {
+    const { s, owner } = await board()
+    const editor = raw(s, 'hostile-board')
+    await handshake(editor)
+    const hostile = new Y.Doc()
+    Y.applyUpdate(hostile, Y.encodeStateAsUpdate(owner.doc))
+    const before = Y.encodeStateVector(hostile)
+    hostile.getArray('records').push([null, 42, { key: 'no-value' }, { val: 'no-key' }])
+    hostile.getArray('records').push([new Y.Map()])
+    editor.send(encodeUpdate(Y.encodeStateAsUpdate(hostile, before)))
+    await sleep(300)
+    const entries = s.sync.rooms.get('hostile-board')!.doc.getArray('records').toArray()
+    expect(entries.every((e) => typeof e === 'object' && e !== null && typeof (e as { key?: unknown }).key === 'string')).toBe(true)
+    await loadsValid(s)
+  })
+})
