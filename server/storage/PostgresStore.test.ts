@@ -85,7 +85,10 @@ describe('data format (sketchroom_meta)', () => {
     expect(migrated).toHaveBeenCalledTimes(1)
     const report = migrated.mock.calls[0]![0] as MigrationReport
     expect(report).toMatchObject({ location: `PostgreSQL schema "${schema}"`, from: 0, to: DATA_FORMAT })
-    const copies = await query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE '%before_format%' ORDER BY 1`, [schema])
+    const copies = await query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE '%before_format%' ORDER BY 1`,
+      [schema],
+    )
     expect(copies.map((r) => r.table_name)).toEqual([
       expect.stringMatching(/^sketchroom_rooms_before_format_1_\d{8}t\d{6}z$/),
       expect.stringMatching(/^sketchroom_updates_before_format_1_\d{8}t\d{6}z$/),

@@ -98,7 +98,8 @@ export class PostgresStore implements SharedStore {
       // Concurrent CREATE ... IF NOT EXISTS can still collide in the catalog; take turns.
       await client.query("SELECT pg_advisory_xact_lock(hashtext('sketchroom:migrate'))")
       const found = await this.dataFormat(client)
-      if (found.format > DATA_FORMAT) throw new DataFormatError(`PostgreSQL schema "${this.schema}"`, found.format, found.release, this.release)
+      if (found.format > DATA_FORMAT)
+        throw new DataFormatError(`PostgreSQL schema "${this.schema}"`, found.format, found.release, this.release)
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`)
       await client.query(`SET LOCAL search_path TO "${this.schema}"`)
       let backup: string | null = null
