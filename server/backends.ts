@@ -38,7 +38,10 @@ export async function openBackends(config: Config, log: Logger, given: { store?:
   let storeKind: Backends['kind']['store']
   const release = releaseVersion()
   const onMigrated = (report: MigrationReport) =>
-    log.warn(report, `migrated ${report.location} from data format ${report.from} to ${report.to}; the data as it was is kept in ${report.backup}`)
+    log.warn(
+      report,
+      `migrated ${report.location} from data format ${report.from} to ${report.to}; the data as it was is kept in ${report.backup}`,
+    )
   if (given.store) {
     store = given.store
     storeKind = 'given'
