@@ -67,7 +67,7 @@ export class SqliteStore implements Store {
   private readonly replace: (roomId: string, state: Uint8Array) => void
   /** Next log position per room this process has touched (one process writes a SQLite file). */
   private readonly nextSeq = new Map<string, number>()
-  private readonly checkpointer: Worker | null
+  private readonly checkpointer: Checkpointer | null
 
   constructor(options: SqliteStoreOptions) {
     fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true })
@@ -134,7 +134,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.checkpointer?.terminate()
+    await this.checkpointer?.stop()
     if (this.db.open) {
       // Fold the WAL into the database file, so a stopped server leaves one tidy file.
       this.db.pragma('wal_checkpoint(TRUNCATE)')
@@ -188,27 +188,53 @@ export function sqliteDataFormat(file: string): number {
   return header.readUInt32BE(60)
 }
 
-/** A worker thread that checkpoints the WAL of `file` every `intervalMs`. */
-function startCheckpointer(file: string, intervalMs: number, onError: ((err: Error) => void) | undefined): Worker {
+interface Checkpointer {
+  /** Asks the worker to close its connection and waits until it has exited. */
+  stop(): Promise<void>
+}
+
+/**
+ * A worker thread that checkpoints the WAL of `file` every `intervalMs`.
+ *
+ * It is stopped by a message, not `worker.terminate()`: a worker torn down while it loads
+ * the native module, or with statements of its own still alive, aborts the whole process
+ * (better-sqlite3 on Node 22 and 24), and a clean stop also closes its connection.
+ */
+function startCheckpointer(file: string, intervalMs: number, onError: ((err: Error) => void) | undefined): Checkpointer {
   const modulePath = createRequire(import.meta.url).resolve('better-sqlite3')
   const worker = new Worker(
     `
-    const { workerData } = require('node:worker_threads')
+    const { workerData, parentPort } = require('node:worker_threads')
     const Database = require(workerData.modulePath)
     const db = new Database(workerData.file)
     db.pragma('busy_timeout = 1000')
-    setInterval(() => {
+    const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)')
+    const timer = setInterval(() => {
       try {
         // PASSIVE never blocks the writer; it copies what it can and lets the WAL restart.
-        db.pragma('wal_checkpoint(PASSIVE)')
+        checkpoint.run()
       } catch {
         // Busy now; the next round catches up.
       }
     }, workerData.intervalMs)
+    parentPort.once('message', () => {
+      clearInterval(timer)
+      db.close()
+      parentPort.close()
+    })
     `,
     { eval: true, workerData: { file, modulePath, intervalMs } },
   )
   worker.on('error', (err) => onError?.(err))
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
   worker.unref()
-  return worker
+  return {
+    async stop() {
+      worker.ref()
+      worker.postMessage('stop')
+      // A worker stuck in a checkpoint (a disk that hangs) must not hold up shutdown for ever.
+      const timeout = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 5000).unref())
+      if ((await Promise.race([exited, timeout])) === 'late') await worker.terminate()
+    },
+  }
 }
