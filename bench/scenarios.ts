@@ -45,7 +45,15 @@ const baselineDir = process.env.BENCH_BASELINE_DIR ? path.resolve(process.env.BE
 export const SERVERS: ServerKind[] = [
   { name: 'ours', script: 'servers/ours.ts', framing: 'yws', nodeFlags: ourNodeFlags() },
   ...(baselineDir
-    ? [{ name: 'baseline' as const, script: 'servers/ours.ts', framing: 'yws' as const, nodeFlags: ourNodeFlags(baselineDir), env: { BENCH_OURS_DIR: baselineDir } }]
+    ? [
+        {
+          name: 'baseline' as const,
+          script: 'servers/ours.ts',
+          framing: 'yws' as const,
+          nodeFlags: ourNodeFlags(baselineDir),
+          env: { BENCH_OURS_DIR: baselineDir },
+        },
+      ]
     : []),
   { name: 'reference', script: 'servers/reference.ts', framing: 'yws' },
   { name: 'hocuspocus', script: 'servers/hocuspocus.ts', framing: 'hocus' },

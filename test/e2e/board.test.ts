@@ -221,7 +221,10 @@ describe.skipIf(!hasChromium)('board in two browsers', () => {
     }, MAX_ASSET_BYTES)
     // The toasts of the previous test may still be up: read the one this test is about, and
     // give each read a short timeout so the poll can retry (a read with no toast would wait 30 s).
-    const toast = alice.page.locator('.tlui-toast__container').filter({ hasText: /too (big|large)/i }).first()
+    const toast = alice.page
+      .locator('.tlui-toast__container')
+      .filter({ hasText: /too (big|large)/i })
+      .first()
     await expect.poll(() => toast.textContent({ timeout: 1000 }).catch(() => ''), { timeout: 20_000 }).toMatch(/too (big|large)/i)
   })
 
