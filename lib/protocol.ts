@@ -8,6 +8,12 @@ export const MessageType = {
   Awareness: 1,
   Auth: 2,
   QueryAwareness: 3,
+  /**
+   * sketchroom's own: varString(JSON `BoardStatus`). Sent only to clients that ask for it
+   * (`?features=status` on the sync URL): a stock y-websocket client would log every
+   * message type it does not know as an error.
+   */
+  Status: 100,
 } as const
 export type MessageType = (typeof MessageType)[keyof typeof MessageType]
 
@@ -31,6 +37,8 @@ export const CloseCode = {
   Policy: 1008,
   TooBig: 1009,
   InternalError: 1011,
+  /** The server is too busy right now (receiving other big changes): retry shortly. */
+  TryAgainLater: 1013,
   Malformed: 4400,
   Unauthorized: 4401,
   Forbidden: 4403,
@@ -43,6 +51,16 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
 export function isFinalCloseCode(code: number): boolean {
   return code >= 4400 && code < 4500
 }
+
+/** What a Status message says about the board. */
+export interface BoardStatus {
+  /** `paused`: the server cannot store changes right now; they stay in the browser until it can. */
+  saving: 'ok' | 'paused'
+}
+
+/** The sync URL's query parameter through which a client asks for Status messages. */
+export const FEATURES_PARAM = 'features'
+export const STATUS_FEATURE = 'status'
 
 /** Path prefix of the WebSocket endpoint: `ws(s)://host/sync/<roomId>`. */
 export const SYNC_PATH_PREFIX = '/sync/'

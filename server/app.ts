@@ -11,12 +11,12 @@ import { WebSocketServer } from 'ws'
 import { BoardRules } from './board/BoardRules'
 import type { Bus } from './bus/Bus'
 import { openBackends } from './backends'
-import { type Config, syncLimits } from './config'
+import { type Config, connectionBurst, maxPayload, syncLimits } from './config'
 import { handleAccessApi } from './http/accessApi'
 import { type AddressRules, clientAddress, originAllowed, requestOrigin } from './http/addresses'
 import { createAssetHandler } from './http/assets'
 import { resolveAuthSecret } from './http/authSecret'
-import { IpRateLimiter } from './http/IpRateLimiter'
+import { AddressLimiter, capTcpConnections } from './http/AddressLimiter'
 import { createMetrics } from './http/metrics'
 import { refuseUpgrade } from './http/responses'
 import { createRouter, type MaybeHandler } from './http/router'
@@ -121,7 +121,12 @@ async function start(
     allowedOrigins: config.ALLOWED_ORIGINS?.map((o) => new URL(o).origin),
   }
   const signer = new TokenSigner(secret)
-  const connectionsPerIp = new IpRateLimiter(config.MAX_CONNECTIONS_PER_MINUTE, 60_000)
+  const connections = new AddressLimiter({
+    burst: connectionBurst(config),
+    perMinute: config.MAX_CONNECTIONS_PER_MINUTE,
+    maxPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
+    maxTotal: config.MAX_CONNECTIONS,
+  })
 
   let next: Awaited<ReturnType<typeof openNext>> | null = null
   if (options.app) {
@@ -153,6 +158,13 @@ async function start(
     next: next?.handle,
   })
   const server = http.createServer({ connectionsCheckingInterval }, router)
+  capTcpConnections(server, {
+    burst: connectionBurst(config),
+    perMinute: config.MAX_CONNECTIONS_PER_MINUTE,
+    maxPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
+    maxTotal: config.MAX_CONNECTIONS,
+    perAddress: !config.TRUST_PROXY,
+  })
   // Clients that open TCP and never finish the HTTP request are dropped.
   server.headersTimeout = config.HANDSHAKE_TIMEOUT_MS
   server.requestTimeout = Math.max(config.HANDSHAKE_TIMEOUT_MS, 30_000)
@@ -162,7 +174,8 @@ async function start(
     refuseUpgrade(socket, 400, `malformed HTTP request (${err.code ?? err.message}); room ids are plain ASCII`)
   })
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.MAX_MESSAGE_BYTES, perMessageDeflate: false })
+  // Per-connection limits are the FrameMeter's (sync/); this is the backstop for every connection.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayload(config), perMessageDeflate: false })
   server.on(
     'upgrade',
     createUpgradeHandler({
@@ -173,8 +186,7 @@ async function start(
       policy: () => ({
         closing: sync.isClosing,
         originAllowed: (origin, host) => originAllowed(origin, host, rules),
-        takeConnection: (address) => connectionsPerIp.take(address),
-        tooManyReason: (address) => `too many new connections from ${address}; the limit is ${config.MAX_CONNECTIONS_PER_MINUTE} a minute`,
+        takeConnection: (address) => connections.admit(address),
         verify: (token) => signer.verify(token),
       }),
       next: next?.upgrade,

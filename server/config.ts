@@ -62,7 +62,18 @@ const schema = z.object({
   MAX_ROOM_CONNECTIONS: int(1).default(250),
   MAX_MESSAGES_PER_SECOND: int(1).default(300),
   MAX_MESSAGE_BURST: int(1).default(600),
-  MAX_CONNECTIONS_PER_MINUTE: int(1).default(120),
+  /** New WebSockets per address: a bucket of MAX_CONNECTION_BURST, refilled at this rate. */
+  MAX_CONNECTIONS_PER_MINUTE: int(1).default(1200),
+  /** New WebSockets one address may open at once (a school behind one NAT joining together). */
+  MAX_CONNECTION_BURST: int(1).optional(),
+  /** Open WebSockets one address may hold at once. */
+  MAX_CONNECTIONS_PER_ADDRESS: int(1).default(1000),
+  /** Open WebSockets in all. */
+  MAX_CONNECTIONS: int(1).default(10_000),
+  /** Bytes of messages being received and handled at once, server-wide; beyond it senders wait. */
+  MAX_INFLIGHT_BYTES: int(1024).default(128 * MiB),
+  /** How long a message may wait for room in MAX_INFLIGHT_BYTES before its connection is closed (1013, retry). */
+  MAX_INFLIGHT_WAIT_MS: int(100, 3_600_000).default(20_000),
   HANDSHAKE_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
   MAX_PENDING_MS: int(10, 3_600_000).default(5_000),
   MAX_OFFENCES: int(0).default(10),
@@ -136,12 +147,36 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       `invalid environment variables: MAX_BUFFERED_BYTES (${config.MAX_BUFFERED_BYTES}) must be larger than MAX_DOC_BYTES (${config.MAX_DOC_BYTES}), or joiners of a full board would be cut off`,
     )
   }
+  if (config.MAX_INFLIGHT_BYTES < config.MAX_DOC_BYTES + EDIT_MESSAGE_SLACK) {
+    throw new ConfigError(
+      `invalid environment variables: MAX_INFLIGHT_BYTES (${config.MAX_INFLIGHT_BYTES}) must be at least MAX_DOC_BYTES (${config.MAX_DOC_BYTES}) plus ${EDIT_MESSAGE_SLACK}, or a change as big as a board could never arrive`,
+    )
+  }
+  if (config.MAX_CONNECTION_BURST !== undefined && config.MAX_CONNECTION_BURST > config.MAX_CONNECTIONS_PER_MINUTE) {
+    throw new ConfigError(
+      `invalid environment variables: MAX_CONNECTION_BURST (${config.MAX_CONNECTION_BURST}) may not exceed MAX_CONNECTIONS_PER_MINUTE (${config.MAX_CONNECTIONS_PER_MINUTE})`,
+    )
+  }
   if (config.MAX_MESSAGE_BURST < config.MAX_MESSAGES_PER_SECOND) {
     throw new ConfigError(
       `invalid environment variables: MAX_MESSAGE_BURST (${config.MAX_MESSAGE_BURST}) must be at least MAX_MESSAGES_PER_SECOND (${config.MAX_MESSAGES_PER_SECOND})`,
     )
   }
   return config
+}
+
+/** Framing around a change in a sync message (type, subtype, length), with room to spare. */
+export const EDIT_MESSAGE_SLACK = 64 * 1024
+
+/** Connections one address may open at once: the burst, never more than a minute's worth. */
+export function connectionBurst(config: Config): number {
+  return config.MAX_CONNECTION_BURST ?? Math.min(DEFAULT_CONNECTION_BURST, config.MAX_CONNECTIONS_PER_MINUTE)
+}
+const DEFAULT_CONNECTION_BURST = 500
+
+/** The largest WebSocket message any connection may send: what `ws` is told, as a backstop. */
+export function maxPayload(config: Config): number {
+  return Math.max(config.MAX_MESSAGE_BYTES, config.MAX_DOC_BYTES + EDIT_MESSAGE_SLACK)
 }
 
 /** The limits a SyncServer enforces, from the config. */
@@ -155,6 +190,10 @@ export function syncLimits(config: Config) {
     messagesPerSecond: config.MAX_MESSAGES_PER_SECOND,
     messageBurst: config.MAX_MESSAGE_BURST,
     handshakeTimeoutMs: config.HANDSHAKE_TIMEOUT_MS,
+    maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    maxEditMessageBytes: config.MAX_DOC_BYTES + EDIT_MESSAGE_SLACK,
+    inflightBytes: config.MAX_INFLIGHT_BYTES,
+    inflightWaitMs: config.MAX_INFLIGHT_WAIT_MS,
   }
 }
 

@@ -38,6 +38,11 @@ export async function cli(argv: string[]): Promise<void> {
     throw err
   }
   const log = pino({ level: config.LOG_LEVEL, base: { service: 'sketchroom' } })
+  // Every promise of timers, the bus and the store is handled where it starts; one that
+  // still escapes is a bug, worth a loud line, not worth every board's connections.
+  process.on('unhandledRejection', (err) =>
+    log.error({ err }, 'unhandled promise rejection: a bug, please report it; the server keeps running'),
+  )
   let running: RunningServer
   try {
     running = await startServer(config, { app: !syncOnly, dev, logger: log })

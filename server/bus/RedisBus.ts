@@ -133,7 +133,12 @@ export class RedisBus implements Bus {
     const handler = this.handlers.get(topic)
     if (!handler) return
     const from = message.subarray(0, ID_BYTES).toString('hex')
-    handler(new Uint8Array(message.buffer, message.byteOffset + ID_BYTES, message.length - ID_BYTES), from)
+    try {
+      handler(new Uint8Array(message.buffer, message.byteOffset + ID_BYTES, message.length - ID_BYTES), from)
+    } catch (err) {
+      // A handler that throws must not take the connection's event loop (and the process) down.
+      this.options.onError?.(err as Error)
+    }
   }
 
   private ready(): void {
@@ -161,7 +166,13 @@ export class RedisBus implements Bus {
   private healIfBothReady(): void {
     if (!this.healPending || this.closed || this.pub.status !== 'ready' || this.sub.status !== 'ready') return
     this.healPending = false
-    for (const listener of this.reconnectListeners) listener()
+    for (const listener of this.reconnectListeners) {
+      try {
+        listener()
+      } catch (err) {
+        this.options.onError?.(err as Error)
+      }
+    }
   }
 }
 

@@ -89,13 +89,16 @@ export class Replicator implements RoomReplication, RoomLifecycle {
   constructor(private readonly options: ReplicatorOptions) {
     options.bus.onReconnect(() => {
       options.log.info({ rooms: this.links.size }, 'bus reconnected; checking every open room with peers and the store')
-      for (const link of this.links.values()) void this.healNow(link)
+      for (const link of this.links.values())
+        this.healNow(link).catch((err: unknown) => this.failed(link, err, 'healing after a reconnect'))
     })
   }
 
   start(): void {
     if (this.timer) return
-    this.timer = setInterval(() => void this.tick(), this.options.antiEntropyIntervalMs)
+    this.timer = setInterval(() => {
+      this.tick().catch((err: unknown) => this.options.log.error({ err }, 'anti-entropy round failed; the next one tries again'))
+    }, this.options.antiEntropyIntervalMs)
     this.timer.unref()
   }
 
@@ -186,7 +189,9 @@ export class Replicator implements RoomReplication, RoomLifecycle {
         return
       }
       case 'state':
-        void this.answerState(link, message.stateVector, message.deleteSetHash, message.flags)
+        this.answerState(link, message.stateVector, message.deleteSetHash, message.flags).catch((err: unknown) =>
+          this.failed(link, err, 'answering a peer'),
+        )
         return
       case 'awareness-query':
         if (link.localAwareness.size > 0) this.publish(link, encodeBusAwareness(link.localAwareness.values()))
@@ -291,6 +296,11 @@ export class Replicator implements RoomReplication, RoomLifecycle {
   }
 
   // --- helpers -------------------------------------------------------------------------
+
+  /** Nothing from the bus or a peer may take the process down: log, and let healing try again. */
+  private failed(link: Link, err: unknown, what: string): void {
+    this.options.log.warn({ err, room: link.room.tag }, `replication step failed (${what}); anti-entropy retries it`)
+  }
 
   private linkOf(room: Room): Link | null {
     const link = this.links.get(room.id)

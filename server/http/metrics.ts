@@ -82,6 +82,21 @@ export function createMetrics(getServer: () => SyncServer | null, sources: Metri
   stat('sketchroom_messages_out_total', 'Frames sent to clients', (s) => s.stats.messagesOut, 'counter')
   stat('sketchroom_bytes_in_total', 'Bytes received from clients', (s) => s.stats.bytesIn, 'counter')
   stat('sketchroom_bytes_out_total', 'Bytes sent to clients', (s) => s.stats.bytesOut, 'counter')
+  stat(
+    'sketchroom_store_append_errors_total',
+    'Appends the store refused (the room paused and retried)',
+    (s) => s.storeMonitor.appendErrors,
+    'counter',
+  )
+  stat(
+    'sketchroom_store_compaction_errors_total',
+    'Compactions that failed (the log stayed as it was)',
+    (s) => s.storeMonitor.compactErrors,
+    'counter',
+  )
+  stat('sketchroom_rooms_unsaved', 'Rooms holding changes the store has not taken yet', (s) => s.storeMonitor.failingRooms, 'gauge')
+  stat('sketchroom_inflight_bytes', 'Bytes of messages being received and handled', (s) => s.inflight.inUse, 'gauge')
+  stat('sketchroom_inflight_waits_total', 'Messages that waited for room in MAX_INFLIGHT_BYTES', (s) => s.inflight.waited, 'counter')
 
   const { bus, storeErrors } = sources
   if (bus) {

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { WebSocketServer } from 'ws'
 import { TOKEN_PATTERN } from '../../lib/links'
-import { CloseCode, SYNC_PATH_PREFIX } from '../../lib/protocol'
+import { CloseCode, FEATURES_PARAM, STATUS_FEATURE, SYNC_PATH_PREFIX } from '../../lib/protocol'
 import { roomIdProblem } from '../../lib/roomId'
 import type { SyncServer } from '../sync/SyncServer'
 import { refuseUpgrade } from './responses'
@@ -30,18 +30,25 @@ export interface AdmissionPolicy {
   /** The server is shutting down. */
   closing: boolean
   originAllowed(origin: string, host: string | undefined): boolean
-  /** Counts a new connection from `address`; false when it is over its limit. */
-  takeConnection(address: string): boolean
-  /** Why `address` was refused by `takeConnection`, in words. */
-  tooManyReason(address: string): string
+  /** Takes a connection slot for `address` (released when its socket closes), or says why not. */
+  takeConnection(address: string): { release(): void } | { status: number; reason: string }
   /** The grant in a link token; throws TokenError. */
   verify(token: string): Grant
 }
 
 export type Admission =
-  | { kind: 'accept'; roomId: string; readOnly: boolean; address: string }
+  | {
+      kind: 'accept'
+      roomId: string
+      readOnly: boolean
+      address: string
+      wantsStatus: boolean
+      expiresAt: number | null
+      /** Gives the connection slot back: call when the socket closes. */
+      release(): void
+    }
   | { kind: 'refuse'; status: number; reason: string }
-  | { kind: 'close'; code: number; reason: string }
+  | { kind: 'close'; code: number; reason: string; release(): void }
   /** Not a sync path: someone else's upgrade (Next.js in development), or 404. */
   | { kind: 'pass' }
 
@@ -54,7 +61,7 @@ export type Admission =
  * const verdict = admit({ url: req.url, origin: req.headers.origin, host: req.headers.host, address }, policy)
  */
 export function admit(request: UpgradeRequest, policy: AdmissionPolicy): Admission {
-  const pathname = request.url.split('?')[0]!
+  const [pathname = '/', query = ''] = request.url.split('?', 2)
   if (pathname !== '/sync' && !pathname.startsWith(SYNC_PATH_PREFIX)) return { kind: 'pass' }
   const segment = pathname.slice(SYNC_PATH_PREFIX.length)
   // A segment with a dot is a link token (view-only or expiring); anything else a room id.
@@ -66,13 +73,22 @@ export function admit(request: UpgradeRequest, policy: AdmissionPolicy): Admissi
   if (request.origin !== undefined && !policy.originAllowed(request.origin, request.host)) {
     return { kind: 'refuse', status: 403, reason: `origin ${request.origin} may not connect; see ALLOWED_ORIGINS` }
   }
-  if (!policy.takeConnection(request.address)) return { kind: 'refuse', status: 429, reason: policy.tooManyReason(request.address) }
-  if (!isToken) return { kind: 'accept', roomId: segment, readOnly: false, address: request.address }
+  const slot = policy.takeConnection(request.address)
+  if ('status' in slot) return { kind: 'refuse', status: slot.status, reason: slot.reason }
+  const features = new URLSearchParams(query).get(FEATURES_PARAM)?.split(',') ?? []
+  const accepted = {
+    kind: 'accept' as const,
+    address: request.address,
+    wantsStatus: features.includes(STATUS_FEATURE),
+    release: slot.release,
+  }
+  if (!isToken) return { ...accepted, roomId: segment, readOnly: false, expiresAt: null }
   try {
     const grant = policy.verify(segment)
-    return { kind: 'accept', roomId: grant.roomId, readOnly: grant.mode === 'view', address: request.address }
+    return { ...accepted, roomId: grant.roomId, readOnly: grant.mode === 'view', expiresAt: grant.expiresAt }
   } catch (err) {
-    return { kind: 'close', code: CloseCode.Unauthorized, reason: err instanceof TokenError ? err.message : 'this link is not valid' }
+    const reason = err instanceof TokenError ? err.message : 'this link is not valid'
+    return { kind: 'close', code: CloseCode.Unauthorized, reason, release: slot.release }
   }
 }
 
@@ -104,11 +120,20 @@ export function createUpgradeHandler(options: UpgradeHandlerOptions): (req: http
         return refuseUpgrade(socket, verdict.status, verdict.reason)
       case 'close':
         // Told why over the socket, before any document data, so the client does not retry.
+        socket.once('close', verdict.release)
         return wss.handleUpgrade(req, socket, head, (ws) => ws.close(verdict.code, verdict.reason))
       case 'accept': {
         const { roomId } = verdict
+        // The raw socket closes however the upgrade ends (refused by ws, or closed later).
+        socket.once('close', verdict.release)
         wss.handleUpgrade(req, socket, head, (ws) => {
-          const events = sync.accept(ws, roomId, { ip: verdict.address, readOnly: verdict.readOnly, transport: socket })
+          const events = sync.accept(ws, roomId, {
+            ip: verdict.address,
+            readOnly: verdict.readOnly,
+            wantsStatus: verdict.wantsStatus,
+            expiresAt: verdict.expiresAt,
+            transport: socket,
+          })
           ws.on('message', (data: Buffer, isBinary: boolean) => events.message(data, isBinary))
           ws.on('pong', () => events.pong())
           ws.on('close', (code: number, reason: Buffer) => events.close(code, reason.toString()))

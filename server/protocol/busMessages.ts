@@ -19,7 +19,9 @@
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import * as Y from 'yjs'
 import { type AwarenessEntry, parseAwarenessUpdate } from './messages'
+import { checkUpdateV1 } from './updates'
 
 /** First varUint of a bus message. */
 export const BusMessage = {
@@ -59,14 +61,19 @@ export function parseBusMessage(message: Uint8Array): BusMessageIn {
   const decoder = decoding.createDecoder(message)
   const type = decoding.readVarUint(decoder)
   switch (type) {
-    case BusMessage.Update:
-      return { type: 'update', update: decoding.readVarUint8Array(decoder) }
+    case BusMessage.Update: {
+      const update = decoding.readVarUint8Array(decoder)
+      checkUpdateV1(update)
+      return { type: 'update', update }
+    }
     case BusMessage.Awareness:
       return { type: 'awareness', entries: parseAwarenessUpdate(decoding.readVarUint8Array(decoder)) }
     case BusMessage.State: {
       const stateVector = decoding.readVarUint8Array(decoder)
       const deleteSetHash = decoding.readVarUint8Array(decoder)
       const flags = decoding.readVarUint(decoder)
+      // Decoded once here, so a vector that does not decode is refused with the message.
+      Y.decodeStateVector(stateVector)
       return { type: 'state', stateVector, deleteSetHash, flags }
     }
     case BusMessage.AwarenessQuery:

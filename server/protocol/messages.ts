@@ -7,7 +7,7 @@
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import { AuthType, MessageType, SyncType } from '../../lib/protocol'
+import { AuthType, type BoardStatus, MessageType, SyncType } from '../../lib/protocol'
 import { SyncError } from '../errors'
 
 /** One client's entry in an awareness update, kept as raw bytes so relaying never re-encodes. */
@@ -157,6 +157,14 @@ export function encodeAwarenessRemoval(clientId: number, clock: number): Uint8Ar
 
 /** An empty awareness update: a harmless frame that keeps an idle client's watchdog fed. */
 export const KEEPALIVE_FRAME: Uint8Array = encodeAwareness([])
+
+/** sketchroom's Status message (see lib/protocol.ts): only for clients that asked. */
+export function encodeStatus(status: BoardStatus): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MessageType.Status)
+  encoding.writeVarString(encoder, JSON.stringify(status))
+  return encoding.toUint8Array(encoder)
+}
 
 export function encodePermissionDenied(reason: string): Uint8Array {
   const encoder = encoding.createEncoder()

@@ -5,6 +5,7 @@ import { type FanOutCodec, fanOut } from '../protocol/fanOut'
 import { encodeAwareness, encodeUpdate } from '../protocol/messages'
 import type { Store } from '../storage/Store'
 import type { Peer } from './Peer'
+import type { StoreMonitor } from './StoreMonitor'
 import type { LogSize, Relay } from './UpdateIntake'
 
 interface QueuedUpdate extends Relay {
@@ -19,6 +20,8 @@ interface QueuedAwareness {
 
 export interface OutboxOptions {
   roomId: string
+  /** What logs and the monitor call the room. */
+  tag: string
   store: Store
   log: Logger
   /** Who gets what is sent: the room's connections. */
@@ -32,8 +35,17 @@ export interface OutboxOptions {
   /** Local updates once stored, and local awareness as sent: what other instances need. */
   onStored?(updates: Uint8Array[]): void
   onAwarenessSent?(entries: Uint8Array[]): void
-  /** The store refused an append: the room cannot go on safely. */
-  onStoreFailed(error: SyncError): void
+  /**
+   * The store refused an append. `unsaved` is every local update not stored, oldest
+   * first: none of it has been sent. The outbox keeps them and retries.
+   */
+  onPaused(error: SyncError, unsaved: readonly Relay[]): void
+  /** Appends work again: everything that was unsaved is stored and sent. */
+  onResumed(): void
+  /** Hears of failed and recovered store writes (health, metrics). */
+  monitor?: StoreMonitor
+  /** Retry delays while the store fails: the first and the longest (default 250 ms, 5 s). */
+  retryMs?: { first: number; max: number }
 }
 
 /** Updates merge into one Yjs update per frame. */
@@ -51,12 +63,21 @@ const sendFrame = (peer: Peer, frame: Uint8Array) => void peer.send(frame)
  */
 const MERGE_UPDATES_ABOVE_PEERS = 16
 
+/** What the sender of an update the store refused is told. */
+export const UNSAVED_REASON = 'the server could not save your last change; it is kept in your browser and sent again when you reconnect'
+
 /**
  * What a room sends, in order, and the promise behind it: nothing goes to a peer before
  * it is in the store. Each flush stores the queued updates, then broadcasts them (never
  * back to their sender), then runs the replies that had to wait for them (a joiner's full
- * state). Flushes run one after another on one chain. Awareness is not stored, so it goes
- * out at once. The chain also keeps the stored log's size and compacts it.
+ * state). Flushes run one after another on one chain, and a failed link never stops the
+ * ones after it. Awareness is not stored, so it goes out at once. The chain also keeps the
+ * stored log's size and compacts it.
+ *
+ * When the store refuses an append, the outbox pauses: that update and every local one
+ * after it stay unsent, the room is told (it closes their senders and tells the others),
+ * and the outbox retries with backoff until the store takes them; then they go out and
+ * the room resumes.
  *
  * @example
  * outbox.queueUpdate({ update, from: peer })
@@ -72,6 +93,12 @@ export class Outbox implements LogSize {
   private stopped = false
   private logEntries = 0
   private logBytes = 0
+  /** While the store refuses appends: the local updates not stored yet, oldest first. */
+  private unsaved: QueuedUpdate[] | null = null
+  /** Replies that wait for the unsaved updates. */
+  private heldReplies: Array<() => void> = []
+  private retryTimer: NodeJS.Timeout | null = null
+  private retryDelay = 0
 
   constructor(private readonly options: OutboxOptions) {}
 
@@ -100,13 +127,23 @@ export class Outbox implements LogSize {
 
   /** Runs `reply` once everything queued so far is stored and sent (at once if nothing is). */
   whenStored(reply: () => void): void {
-    if (this.updates.length > 0) this.afterStored.push(reply)
+    if (this.updates.length > 0 || this.unsaved) this.afterStored.push(reply)
     else reply()
   }
 
-  /** Nothing queued and nothing being stored: safe to put the document to sleep. */
+  /** Nothing queued, nothing being stored, nothing unsaved: safe to put the document to sleep. */
   get idle(): boolean {
-    return this.updates.length === 0 && this.storing === 0
+    return this.updates.length === 0 && this.storing === 0 && !this.unsaved
+  }
+
+  /** The store refuses appends; unsaved updates wait for it. */
+  get paused(): boolean {
+    return this.unsaved !== null
+  }
+
+  /** Local updates the store has not taken yet (while paused). */
+  get unsavedCount(): number {
+    return this.unsaved?.length ?? 0
   }
 
   /** Stores and sends what was queued. */
@@ -119,13 +156,23 @@ export class Outbox implements LogSize {
     this.awareness = new Map()
     this.afterStored = []
     if (awareness.size > 0) this.sendAwareness(awareness)
-    this.chain = this.chain.then(() => this.storeAndSend(updates, afterStored))
+    return this.enqueue(() => this.storeAndSend(updates, afterStored))
+  }
+
+  /** Adds a link to the chain; a link that fails is logged and never stops the ones after it. */
+  private enqueue(work: () => Promise<unknown>): Promise<void> {
+    this.chain = this.chain
+      .then(work)
+      .then(() => undefined)
+      .catch((err: unknown) => this.options.log.error({ err }, 'store-then-send step failed'))
     return this.chain
   }
 
   /** No more sends or store writes (the room closed or failed). */
   stop(): void {
     this.stopped = true
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = null
   }
 
   private async storeAndSend(updates: QueuedUpdate[], afterStored: Array<() => void>): Promise<void> {
@@ -139,37 +186,110 @@ export class Outbox implements LogSize {
   }
 
   private async storeAndSendNow(updates: QueuedUpdate[], afterStored: Array<() => void>): Promise<void> {
-    const { store, roomId, observeAppendSeconds } = this.options
-    if (updates.length > 0) {
+    if (this.unsaved) {
+      // Paused: local updates wait behind the unsaved ones; other instances' are stored already.
+      for (const u of updates) if (!u.remote) this.unsaved.push(u)
+      this.send(updates.filter((u) => u.remote))
+      this.heldReplies.push(...afterStored)
+      return
+    }
+    for (let i = 0; i < updates.length; i++) {
+      const u = updates[i]!
+      if (u.remote) continue
       try {
-        for (const { update, remote } of updates) {
-          if (remote) continue
-          const started = performance.now()
-          await store.append(roomId, update)
-          observeAppendSeconds?.((performance.now() - started) / 1000)
-          this.logEntries++
-          this.logBytes += update.length
-        }
+        await this.append(u.update)
       } catch (err) {
-        this.options.onStoreFailed(
-          new SyncError('storeFailed', 'the server could not save changes; reconnect to resend them', { cause: err }),
-        )
+        // What was stored before it goes out; it and the rest wait.
+        this.send(updates.slice(0, i))
+        this.pause(err, updates.slice(i), afterStored)
         return
       }
-      this.sendUpdates(updates)
-      const local = updates.filter((u) => !u.remote).map((u) => u.update)
-      if (local.length > 0) this.options.onStored?.(local)
     }
-    for (const reply of afterStored) {
+    this.send(updates)
+    this.reply(afterStored)
+    if (this.logBytes > this.options.compactAfterBytes || this.logEntries > this.options.compactAfterEntries) {
+      await this.compactLogged()
+    }
+  }
+
+  private async append(update: Uint8Array): Promise<void> {
+    const { store, roomId, observeAppendSeconds } = this.options
+    const started = performance.now()
+    await store.append(roomId, update)
+    observeAppendSeconds?.((performance.now() - started) / 1000)
+    this.logEntries++
+    this.logBytes += update.length
+  }
+
+  /** Sends stored updates to the room and hands the local ones to replication. */
+  private send(updates: QueuedUpdate[]): void {
+    if (updates.length === 0) return
+    this.sendUpdates(updates)
+    const local = updates.filter((u) => !u.remote).map((u) => u.update)
+    if (local.length > 0) this.options.onStored?.(local)
+  }
+
+  private reply(replies: Array<() => void>): void {
+    for (const reply of replies) {
       try {
         reply()
       } catch (err) {
         this.options.log.warn({ err }, 'deferred reply failed')
       }
     }
-    if (this.logBytes > this.options.compactAfterBytes || this.logEntries > this.options.compactAfterEntries) {
-      await this.compact()
+  }
+
+  private pause(err: unknown, rest: QueuedUpdate[], replies: Array<() => void>): void {
+    this.send(rest.filter((u) => u.remote))
+    this.unsaved = rest.filter((u) => !u.remote)
+    this.heldReplies.push(...replies)
+    this.options.monitor?.appendFailed(this.options.tag, err)
+    this.options.log.error({ err, unsaved: this.unsaved.length }, 'the store refused an update; saving is paused and retried')
+    this.retryDelay = this.options.retryMs?.first ?? 250
+    this.scheduleRetry()
+    this.options.onPaused(new SyncError('storeFailed', UNSAVED_REASON, { cause: err }), this.unsaved)
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retryTimer) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      void this.enqueue(() => this.retry())
+    }, this.retryDelay)
+    this.retryTimer.unref()
+  }
+
+  /**
+   * Appends the unsaved updates in order, sending each one once stored. True once all are
+   * stored and the outbox has resumed; false (and a retry is scheduled) if the store still
+   * refuses. Runs on the chain when called from outside.
+   */
+  async retry(): Promise<boolean> {
+    const unsaved = this.unsaved
+    if (!unsaved) return true
+    if (this.stopped) return false
+    while (unsaved.length > 0) {
+      const next = unsaved[0]!
+      try {
+        await this.append(next.update)
+      } catch {
+        this.retryDelay = Math.min(this.retryDelay * 2, this.options.retryMs?.max ?? 5000)
+        this.scheduleRetry()
+        return false
+      }
+      unsaved.shift()
+      this.send([next])
     }
+    this.unsaved = null
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = null
+    this.options.monitor?.appendRecovered(this.options.tag)
+    this.options.log.info('the store takes updates again; saving resumed')
+    const replies = this.heldReplies
+    this.heldReplies = []
+    this.options.onResumed()
+    this.reply(replies)
+    return true
   }
 
   /**
@@ -211,7 +331,7 @@ export class Outbox implements LogSize {
     if (local.length > 0) this.options.onAwarenessSent?.(local)
   }
 
-  /** Replaces the stored log by one snapshot of the document, now. */
+  /** Replaces the stored log by one snapshot of the document, now. Throws if the store does. */
   async compact(): Promise<void> {
     if (this.logEntries <= 1) return
     const state = this.options.encodedState()
@@ -220,16 +340,42 @@ export class Outbox implements LogSize {
     this.logBytes = state.length
   }
 
+  /** A compaction that fails is counted and logged; the log stays as it was and still takes appends. */
+  private async compactLogged(): Promise<void> {
+    try {
+      await this.compact()
+    } catch (err) {
+      this.compactionFailed(err)
+    }
+  }
+
+  private compactionFailed(err: unknown): void {
+    this.options.monitor?.compactFailed()
+    this.options.log.error({ err }, 'compaction failed; the log stays as it was')
+  }
+
   /** Compacts to `state` after what is already queued is stored (updates not yet stored are in it too). */
   compactTo(state: Uint8Array): void {
+    // Counted as compacted now, so the size limit does not ask again while this waits its turn.
+    const before = { entries: this.logEntries, bytes: this.logBytes }
     this.logEntries = 1
     this.logBytes = state.length
-    this.chain = this.chain.then(async () => {
+    void this.enqueue(async () => {
       try {
         await this.options.store.compact(this.options.roomId, state)
       } catch (err) {
-        this.options.log.error({ err }, 'compaction failed; the log stays as it was')
+        // The old log is still there, with whatever was appended since.
+        this.logEntries += before.entries - 1
+        this.logBytes += before.bytes - state.length
+        this.compactionFailed(err)
       }
     })
+  }
+
+  /** Tries the unsaved updates once more, now, after what is queued (shutdown). True when nothing is left unsaved. */
+  async retryNow(): Promise<boolean> {
+    let done = false
+    await this.enqueue(async () => (done = await this.retry()))
+    return done
   }
 }

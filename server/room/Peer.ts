@@ -6,6 +6,8 @@ export interface Peer {
   readonly id: number
   /** Came through a view-only link: may read and show a cursor, never write. */
   readonly readOnly: boolean
+  /** Asked for sketchroom's Status messages (a stock client would log them as errors). */
+  readonly wantsStatus: boolean
   /** Closed or closing: what is sent to it is dropped. */
   readonly closed: boolean
   /** Sends one frame unless the peer is gone or stopped reading; false if not sent. */

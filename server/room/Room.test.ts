@@ -17,6 +17,7 @@ import type { Store } from '../storage/Store'
 import { Connection, type SyncSocket } from '../sync/Connection'
 import { Stats } from '../sync/Stats'
 import { Room, type RoomOptions } from './Room'
+import { StoreMonitor } from './StoreMonitor'
 
 const log = pino({ level: 'silent' })
 
@@ -44,19 +45,23 @@ class FakeSocket implements SyncSocket {
 }
 
 let nextId = 1
-function peer(options: { readOnly?: boolean; maxOffences?: number } = {}) {
+function peer(options: { readOnly?: boolean; maxOffences?: number; wantsStatus?: boolean } = {}) {
   const socket = new FakeSocket()
   const conn = new Connection(socket, {
     roomId: 'room',
     roomTag: 'r-test',
     id: nextId++,
     readOnly: options.readOnly,
+    wantsStatus: options.wantsStatus,
     limits: {
       maxBufferedBytes: 1 << 20,
       messagesPerSecond: 1000,
       messageBurst: 1000,
       handshakeTimeoutMs: 60_000,
       maxOffences: options.maxOffences ?? 10,
+      maxMessageBytes: 1 << 20,
+      maxEditMessageBytes: 1 << 20,
+      inflightWaitMs: 1000,
     },
     stats: new Stats(),
     log,
@@ -377,19 +382,93 @@ describe('Room', () => {
     expect(() => room.join(peer().conn)).toThrow(/full/)
   })
 
-  test('a store that refuses an append fails the room: nothing is sent, everyone is closed with 1011', async () => {
-    const failing = new MemoryStore()
-    failing.append = async () => {
-      throw new Error('disk full')
+  describe('[S32] a store that refuses appends', () => {
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    })
+
+    /** A MemoryStore that refuses appends while `full` is set, as a full disk would. */
+    function flakyStore() {
+      const store = new MemoryStore() as MemoryStore & { full: boolean }
+      store.full = true
+      const append = store.append.bind(store)
+      store.append = async (roomId, update) => {
+        if (store.full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL', name: 'SqliteError' })
+        return append(roomId, update)
+      }
+      return store
     }
-    const { room } = await openRoom({}, failing)
-    const a = peer()
-    const b = peer()
-    joined(room, a, b)
-    room.receive(a.conn, encodeUpdate(client().change((d) => d.getArray('list').push([1]))))
-    await room.flush()
-    expect(room.state).toBe('failed')
-    expect(b.socket.sent.length).toBe(0)
-    for (const p of [a, b]) expect(p.socket.closedWith?.code).toBe(CloseCode.InternalError)
+
+    test('pauses: nothing unsaved is sent or served, the writer is closed with 1011, the others are told; it resumes once the store takes it', async () => {
+      const store = flakyStore()
+      const monitor = new StoreMonitor()
+      const { room } = await openRoom({ monitor, storeRetryMs: { first: 100, max: 400 } }, store)
+      const writer = peer()
+      const watcher = peer({ wantsStatus: true })
+      const stock = peer()
+      joined(room, writer, watcher, stock)
+      const change = client().change((d) => d.getArray('list').push(['kept']))
+      room.receive(writer.conn, encodeUpdate(change))
+      await room.flush()
+      expect(room.state).toBe('paused')
+      expect(writer.socket.closedWith?.code).toBe(CloseCode.InternalError)
+      expect(writer.socket.closedWith?.reason).toMatch(/could not save/)
+      // The watcher that asked for status hears it; the stock client gets nothing it cannot read.
+      expect(watcher.socket.take()).toEqual([{ type: 'unknown', messageType: 100 }])
+      expect(stock.socket.take()).toEqual([])
+      expect(monitor.problem).toMatch(/SQLITE_FULL/)
+      // A joiner is refused (it would get the unsaved change), and so is any other change.
+      expect(() => room.join(peer().conn)).toThrow(/cannot be saved right now/)
+      room.receive(stock.conn, encodeUpdate(client().change((d) => d.getArray('list').push(['later']))))
+      expect(stock.socket.closedWith?.code).toBe(CloseCode.InternalError)
+      // Still full: the retry fails, nothing goes out.
+      await vi.advanceTimersByTimeAsync(100)
+      expect(watcher.socket.take()).toEqual([])
+      store.full = false
+      await vi.advanceTimersByTimeAsync(400)
+      expect(room.state).toBe('ready')
+      expect(monitor.problem).toBeNull()
+      const after = watcher.socket.take()
+      expect(after.map((m) => m.type)).toEqual(['sync-update', 'unknown'])
+      expect((await storedDoc(store)).getArray('list').toJSON()).toEqual(['kept'])
+      expect(room.doc.getArray('list').toJSON()).toEqual(['kept'])
+    })
+
+    test('a room holding changes the store has not taken is not unloaded, and unloads once they are stored', async () => {
+      const store = flakyStore()
+      const { room } = await openRoom({ storeRetryMs: { first: 100, max: 100 } }, store)
+      const writer = peer()
+      joined(room, writer)
+      room.receive(writer.conn, encodeUpdate(client().change((d) => d.getArray('list').push(['precious']))))
+      room.leave(writer.conn)
+      expect(await room.unload()).toBe(false)
+      expect(room.state).toBe('paused')
+      store.full = false
+      await vi.advanceTimersByTimeAsync(100)
+      expect(room.state).toBe('ready')
+      expect(await room.unload()).toBe(true)
+      expect((await storedDoc(store)).getArray('list').toJSON()).toEqual(['precious'])
+    })
+
+    test('[S33] a compaction that fails does not stop later changes from being stored and sent', async () => {
+      const store = new MemoryStore()
+      store.compact = async () => {
+        throw new Error('disk full')
+      }
+      const monitor = new StoreMonitor()
+      const { room } = await openRoom({ monitor, compactAfterEntries: 1 }, store)
+      const a = peer()
+      const b = peer()
+      joined(room, a, b)
+      const writer = client()
+      for (const item of ['one', 'two', 'three']) {
+        room.receive(a.conn, encodeUpdate(writer.change((d) => d.getArray('list').push([item]))))
+        await room.flush()
+      }
+      expect(monitor.compactErrors).toBeGreaterThan(0)
+      expect(room.state).toBe('ready')
+      expect(updatesIn(b.socket.take())).toHaveLength(3)
+      expect((await storedDoc(store)).getArray('list').toJSON()).toEqual(['one', 'two', 'three'])
+    })
   })
 })

@@ -3,13 +3,14 @@ import type * as Y from 'yjs'
 import { CloseCode } from '../../lib/protocol'
 import type { BoardRules } from '../board/BoardRules'
 import { SyncError } from '../errors'
-import { type AwarenessEntry, encodePermissionDenied, parseMessage } from '../protocol/messages'
+import { type AwarenessEntry, encodePermissionDenied, encodeStatus, parseMessage } from '../protocol/messages'
 import { checkUpdateV1 } from '../protocol/updates'
 import type { Store } from '../storage/Store'
 import { AwarenessTable } from './AwarenessTable'
-import { Outbox } from './Outbox'
+import { Outbox, UNSAVED_REASON } from './Outbox'
 import type { Peer } from './Peer'
 import { RoomDocument } from './RoomDocument'
+import type { StoreMonitor } from './StoreMonitor'
 import { type IntakeLimits, TooManyRefused, UpdateIntake } from './UpdateIntake'
 
 export interface RoomLimits extends IntakeLimits {
@@ -43,13 +44,23 @@ export interface RoomOptions {
   /** tldraw's rules for `records` and `meta`; without them the room relays any Yjs content. */
   rules?: BoardRules
   limits: RoomLimits
+  /** Hears of store failures and recoveries, for health and metrics. */
+  monitor?: StoreMonitor
+  /** Retry delays while the store refuses appends (default 250 ms doubling to 5 s). */
+  storeRetryMs?: { first: number; max: number }
 }
 
 /**
- * loading → ready → unloading → closed, or → failed from loading or ready. Only a ready
- * room takes connections and changes.
+ * loading → ready → unloading → closed, and ready ⇄ paused while the store refuses
+ * appends (a room that cannot be loaded is discarded, never served). Only a ready room
+ * takes joiners and changes. A paused room keeps its connections and cursors, refuses
+ * joiners and changes, and keeps what it could not store until the store takes it: it is
+ * never unloaded in between.
  */
-export type RoomState = 'loading' | 'ready' | 'unloading' | 'closed' | 'failed'
+export type RoomState = 'loading' | 'ready' | 'paused' | 'unloading' | 'closed'
+
+/** What a joiner or a writer of a paused room is told. */
+const PAUSED_REASON = 'this board cannot be saved right now; your changes are kept in your browser, try again shortly'
 
 /**
  * One board: its document, the awareness of everyone in it, and their connections.
@@ -83,6 +94,7 @@ export class Room {
     this.document = new RoomDocument(rules)
     this.outbox = new Outbox({
       roomId: id,
+      tag: options.tag,
       store: options.store,
       log,
       peers: this.peers,
@@ -92,7 +104,10 @@ export class Room {
       observeAppendSeconds: options.observeAppendSeconds,
       onStored: options.replicate ? (updates) => options.replicate!.updatesStored(this, updates) : undefined,
       onAwarenessSent: options.replicate ? (entries) => options.replicate!.awarenessChanged(this, entries) : undefined,
-      onStoreFailed: (error) => this.fail(error),
+      onPaused: (_error, unsaved) => this.pause(unsaved.map((u) => u.from)),
+      onResumed: () => this.resume(),
+      monitor: options.monitor,
+      retryMs: options.storeRetryMs,
     })
     this.intake = new UpdateIntake({
       document: this.document,
@@ -143,6 +158,7 @@ export class Room {
 
   /** Adds a connection and starts the sync handshake with it. */
   join(peer: Peer): void {
+    if (this.roomState === 'paused') throw new SyncError('storeFailed', PAUSED_REASON)
     const { maxConnections } = this.options.limits
     if (this.peers.size >= maxConnections) {
       throw new SyncError('limit', `this board is full: ${maxConnections} people are connected`)
@@ -151,6 +167,29 @@ export class Room {
     peer.send(this.document.stateVectorFrame())
     const awareness = this.awareness.frame()
     if (awareness) peer.send(awareness)
+  }
+
+  /**
+   * The store refused an update: nothing unsaved goes out or to joiners. The connected
+   * senders of unsaved updates are closed with 1011, so their clients keep the changes and
+   * resend them when they reconnect; everyone else is told saving is paused.
+   */
+  private pause(senders: Array<Peer | null>): void {
+    if (this.roomState !== 'ready' && this.roomState !== 'unloading') return
+    this.roomState = 'paused'
+    for (const sender of new Set(senders)) if (sender && this.peers.has(sender)) sender.close(CloseCode.InternalError, UNSAVED_REASON)
+    this.announce({ saving: 'paused' })
+  }
+
+  private resume(): void {
+    if (this.roomState !== 'paused') return
+    this.roomState = 'ready'
+    this.announce({ saving: 'ok' })
+  }
+
+  private announce(status: Parameters<typeof encodeStatus>[0]): void {
+    const frame = encodeStatus(status)
+    for (const peer of this.peers) if (peer.wantsStatus) peer.send(frame)
   }
 
   /** Removes a connection; the awareness states it spoke for are announced as gone. */
@@ -176,6 +215,7 @@ export class Room {
       case 'sync-step2':
       case 'sync-update':
         if (peer.readOnly) this.refuseWrite(peer, message.update)
+        else if (this.roomState === 'paused') this.refuseWhilePaused(peer, message.update)
         else this.applyUpdate(peer, message.update)
         return true
       case 'awareness':
@@ -200,6 +240,12 @@ export class Room {
     if (checkUpdateV1(update).empty || !peer.firstDeniedWrite()) return
     peer.send(encodePermissionDenied('this is a view-only link: changes are not saved'))
     this.options.log.info({ conn: peer.id }, 'refused a write from a view-only connection')
+  }
+
+  /** A change while the store refuses appends: not applied; its sender keeps it and resends later. */
+  private refuseWhilePaused(peer: Peer, update: Uint8Array): void {
+    if (checkUpdateV1(update).empty) return
+    peer.close(CloseCode.InternalError, PAUSED_REASON)
   }
 
   private applyUpdate(peer: Peer, update: Uint8Array): void {
@@ -230,17 +276,17 @@ export class Room {
    * instance's peers, not stored again.
    */
   applyRemoteUpdate(update: Uint8Array): void {
-    if (this.roomState !== 'ready') return
-    const before = this.document.changes
-    this.document.applyRemote(update)
-    if (this.document.changes === before) return
-    this.outbox.queueUpdate({ update, from: null }, true)
+    if (this.roomState !== 'ready' && this.roomState !== 'paused') return
+    const { changed, correction } = this.intake.applyRemote(update)
+    if (correction) this.outbox.queueUpdate(correction)
+    else if (changed) this.outbox.queueUpdate({ update, from: null }, true)
+    else return
     this.requestFlush()
   }
 
   /** Awareness entries from another instance's clients. */
   applyRemoteAwareness(entries: AwarenessEntry[]): void {
-    if (this.roomState !== 'ready') return
+    if (this.roomState !== 'ready' && this.roomState !== 'paused') return
     this.applyAwareness(null, entries)
   }
 
@@ -281,12 +327,32 @@ export class Room {
     await this.outbox.flush()
   }
 
-  /** Flushes, compacts and frees the room. The caller has checked that nobody is in it. */
-  async unload(): Promise<void> {
+  /**
+   * Flushes, compacts and frees the room; the caller has checked that nobody is in it.
+   * Returns false, and the room stays (paused, retrying), when the store will not take
+   * what it holds: a room never drops changes it has not stored. `force` (shutdown) tries
+   * once more and closes anyway, saying what it could not save.
+   */
+  async unload(options: { force?: boolean } = {}): Promise<boolean> {
+    if (this.roomState === 'paused' && !options.force) return false
+    const wasPaused = this.roomState === 'paused'
     this.roomState = 'unloading'
+    await this.outbox.flush()
+    if (this.outbox.paused && !(await this.outbox.retryNow())) {
+      if (!options.force) {
+        this.roomState = 'paused'
+        return false
+      }
+      this.options.log.error(
+        { unsaved: this.outbox.unsavedCount },
+        'closing with changes the store would not take; the people who made them still hold them and resend them when they reconnect',
+      )
+    }
     try {
-      await this.outbox.flush()
       await this.outbox.compact()
+    } catch (err) {
+      this.options.monitor?.compactFailed()
+      this.options.log.error({ err, wasPaused }, 'compaction at unload failed; the log stays as it was')
     } finally {
       this.roomState = 'closed'
       this.outbox.stop()
@@ -294,16 +360,7 @@ export class Room {
       // Kept (destroyed) so late readers of `doc` do not look at a dormant room.
       this.document.destroy()
     }
-  }
-
-  /** Something went wrong that makes this room unsafe to keep serving: drop everyone. */
-  fail(error: SyncError): void {
-    if (this.roomState === 'failed') return
-    this.roomState = 'failed'
-    this.outbox.stop()
-    this.intake.stop()
-    this.options.log.error({ err: error.cause ?? error }, error.message)
-    for (const peer of this.peers) peer.close(CloseCode.InternalError, error.message)
+    return true
   }
 
   /** A room that failed to load: free what it holds. */

@@ -7,7 +7,7 @@ import { encodeSyncStep1, encodeSyncStep2 } from '../protocol/messages'
 import { isEmptyStateVector, transactionChanged } from '../protocol/updates'
 
 /** Transaction origin of updates from other instances. */
-const REMOTE = 'remote'
+export const REMOTE = 'remote'
 
 /**
  * A room's document, live or dormant, and the frames every joiner gets, encoded once.

@@ -8,6 +8,9 @@ export interface RoomLifecycle {
   unloaded?(room: Room): void
 }
 
+/** How often an unclaimed room that could not store everything checks again whether it may go. */
+const UNSAVED_RECHECK_MS = 1000
+
 /** A claim on a loaded room: it stays loaded until every handle is released. */
 export interface RoomHandle {
   readonly room: Room
@@ -65,7 +68,8 @@ export class RoomRegistry {
         continue
       }
       const existing = this.rooms.get(roomId)
-      if (existing && existing.state === 'ready') return this.claim(existing)
+      // A paused room is claimed too (its join refuses, with a reason): never a second Room for one id.
+      if (existing && (existing.state === 'ready' || existing.state === 'paused')) return this.claim(existing)
       const loading = this.loads.get(roomId)
       if (loading) {
         await loading
@@ -86,8 +90,7 @@ export class RoomRegistry {
         const left = (this.claims.get(room) ?? 1) - 1
         if (left > 0) return void this.claims.set(room, left)
         this.claims.delete(room)
-        const timer = setTimeout(() => void this.unloadIfUnclaimed(room), this.options.unloadDelayMs)
-        timer.unref()
+        this.scheduleUnload(room, this.options.unloadDelayMs)
       },
     }
   }
@@ -107,15 +110,30 @@ export class RoomRegistry {
     }
   }
 
+  private scheduleUnload(room: Room, delayMs: number): void {
+    const timer = setTimeout(() => void this.unloadIfUnclaimed(room), delayMs)
+    timer.unref()
+  }
+
   private async unloadIfUnclaimed(room: Room): Promise<void> {
     if (this.claims.has(room) || this.rooms.get(room.id) !== room) return
-    if (room.state !== 'ready' && room.state !== 'failed') return
+    if (room.state === 'paused') {
+      // It holds changes the store has not taken yet: it stays until it has stored them.
+      this.scheduleUnload(room, Math.max(this.options.unloadDelayMs, UNSAVED_RECHECK_MS))
+      return
+    }
+    if (room.state !== 'ready') return
+    let unloaded = true
     const done = room
       .unload()
-      .catch((err: unknown) => this.options.log.error({ err, room: room.tag }, 'room unload failed; its log stays uncompacted'))
+      .then(
+        (ok) => void (unloaded = ok),
+        (err: unknown) => this.options.log.error({ err, room: room.tag }, 'room unload failed; its log stays uncompacted'),
+      )
       .finally(() => {
-        this.rooms.delete(room.id)
         this.unloads.delete(room.id)
+        if (!unloaded) return this.scheduleUnload(room, Math.max(this.options.unloadDelayMs, UNSAVED_RECHECK_MS))
+        this.rooms.delete(room.id)
         this.gone(room)
       })
     this.unloads.set(room.id, done)
@@ -135,7 +153,7 @@ export class RoomRegistry {
     await Promise.all(
       [...this.rooms.values()].map((room) =>
         room
-          .unload()
+          .unload({ force: true })
           .catch((err: unknown) => this.options.log.error({ err, room: room.tag }, 'room unload failed at shutdown'))
           .finally(() => this.gone(room)),
       ),

@@ -3,7 +3,7 @@ import * as Y from 'yjs'
 import { SyncError } from '../errors'
 import { checkUpdateV1, ownBytes } from '../protocol/updates'
 import type { Peer } from './Peer'
-import type { RoomDocument } from './RoomDocument'
+import { REMOTE, type RoomDocument } from './RoomDocument'
 
 /** An update to store and send to the room: as received, or the server's own. */
 export interface Relay {
@@ -127,6 +127,33 @@ export class UpdateIntake {
     }
     if (tooMany) throw new TooManyRefused(relay, `malformed message: too many invalid changes (${from.offences})`)
     return relay
+  }
+
+  /**
+   * Applies an update another instance stored. Nothing read from the bus is trusted: what
+   * breaks the board rules is reverted here too, and `correction` (to store and send to
+   * everyone) carries the result. `changed` says whether the document moved at all.
+   */
+  applyRemote(update: Uint8Array): { changed: boolean; correction: Relay | null } {
+    const { document } = this.options
+    const doc = document.doc
+    const changesBefore = document.changes
+    let beforeState = new Map<number, number>()
+    Y.transact(
+      doc,
+      (tr) => {
+        beforeState = tr.beforeState
+        document.applyRemote(update)
+      },
+      REMOTE,
+      false,
+    )
+    const watcher = document.watcher
+    const violations = watcher?.take() ?? []
+    if (violations.length === 0) return { changed: document.changes !== changesBefore, correction: null }
+    watcher!.revert(violations)
+    this.options.logger.warn({ violations: violations.length }, 'reverted invalid changes that came from another instance')
+    return { changed: true, correction: { update: Y.encodeStateAsUpdate(doc, Y.encodeStateVector(beforeState)), from: null } }
   }
 
   /**

@@ -69,7 +69,7 @@ export class SqliteStore implements Store {
   private readonly nextSeq = new Map<string, number>()
   private readonly checkpointer: Checkpointer | null
 
-  constructor(options: SqliteStoreOptions) {
+  constructor(private readonly options: SqliteStoreOptions) {
     fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true })
     this.db = new Database(options.file)
     try {
@@ -100,7 +100,6 @@ export class SqliteStore implements Store {
     this.replace = this.db.transaction((roomId: string, state: Uint8Array) => {
       remove.run(roomId)
       this.insert.run(roomId, 0, state)
-      this.nextSeq.set(roomId, 1)
     })
   }
 
@@ -126,6 +125,8 @@ export class SqliteStore implements Store {
 
   async compact(roomId: string, state: Uint8Array): Promise<void> {
     this.replace(roomId, state)
+    // Only once committed: a compaction that fails (a full disk at COMMIT) leaves the old log.
+    this.nextSeq.set(roomId, 1)
   }
 
   /** Forgets per-room bookkeeping of a room that is no longer loaded. */
@@ -136,8 +137,13 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.checkpointer?.stop()
     if (this.db.open) {
-      // Fold the WAL into the database file, so a stopped server leaves one tidy file.
-      this.db.pragma('wal_checkpoint(TRUNCATE)')
+      // Fold the WAL into the database file, so a stopped server leaves one tidy file. On a
+      // full disk that cannot happen; the WAL is folded in on the next start instead.
+      try {
+        this.db.pragma('wal_checkpoint(TRUNCATE)')
+      } catch (err) {
+        this.options.onCheckpointError?.(err as Error)
+      }
       this.db.close()
     }
   }

@@ -2,6 +2,8 @@ import type { Logger } from 'pino'
 import { CloseCode } from '../../lib/protocol'
 import { KEEPALIVE_FRAME } from '../protocol/messages'
 import type { Peer } from '../room/Peer'
+import { FrameMeter, type MeteredStream } from './FrameMeter'
+import type { InflightBudget } from './InflightBudget'
 import type { Stats } from './Stats'
 import type { Corkable, WriteBatch } from './WriteBatch'
 
@@ -21,6 +23,8 @@ export interface SyncSocket {
 const OPEN = 1
 /** The close code a socket gets when the server drops it without a close handshake. */
 const ABNORMAL = 1006
+/** The longest delay setTimeout takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export interface ConnectionLimits {
   /** Cut a peer off when this many bytes wait unsent to it (a reader that stopped reading). */
@@ -32,6 +36,15 @@ export interface ConnectionLimits {
   handshakeTimeoutMs: number
   /** Refused messages a connection may send before it is closed with 4400. */
   maxOffences: number
+  /**
+   * The largest message of a connection that may not write yet: view-only, still in its
+   * handshake, or waiting for its room to load.
+   */
+  maxMessageBytes: number
+  /** The largest message of an edit connection in its room: a change as big as a board may be. */
+  maxEditMessageBytes: number
+  /** How long a message may wait for room in the in-flight budget before its connection is closed. */
+  inflightWaitMs: number
 }
 
 export interface ConnectionOptions {
@@ -41,13 +54,19 @@ export interface ConnectionOptions {
   id: number
   /** Came through a view-only link: may read and show a cursor, never write. */
   readOnly?: boolean
+  /** Asked for Status messages (`?features=status`). */
+  wantsStatus?: boolean
+  /** When the link it came through expires (epoch ms): then it is closed with 4401. */
+  expiresAt?: number | null
   limits: ConnectionLimits
   stats: Stats
   log: Logger
   /** With `transport`: the writes of one turn go out together. */
   batch?: WriteBatch
   /** The stream under `socket`, when the caller has it (the HTTP upgrade hands it over). */
-  transport?: Corkable
+  transport?: Corkable & Partial<MeteredStream>
+  /** With `transport`: messages reserve their size here while they arrive and are handled. */
+  budget?: InflightBudget
 }
 
 /** What the connection log line says about a connection that ended. */
@@ -75,6 +94,7 @@ export class Connection implements Peer {
   readonly roomId: string
   readonly roomTag: string
   readonly readOnly: boolean
+  readonly wantsStatus: boolean
   readonly openedAt = Date.now()
   private isClosed = false
   /** Set when the server closed or dropped the socket: what the log line says. */
@@ -90,6 +110,9 @@ export class Connection implements Peer {
   private tokens: number
   private refilledAt = Date.now()
   private readonly handshakeTimer: NodeJS.Timeout
+  private expiryTimer: NodeJS.Timeout | null = null
+  private inRoom = false
+  private readonly meter: FrameMeter | null = null
 
   constructor(
     readonly socket: SyncSocket,
@@ -99,6 +122,7 @@ export class Connection implements Peer {
     this.roomId = options.roomId
     this.roomTag = options.roomTag
     this.readOnly = options.readOnly ?? false
+    this.wantsStatus = options.wantsStatus ?? false
     const limits = options.limits
     this.tokens = limits.messageBurst
     this.handshakeTimer = setTimeout(() => {
@@ -107,6 +131,51 @@ export class Connection implements Peer {
       }
     }, limits.handshakeTimeoutMs)
     this.handshakeTimer.unref()
+    if (options.expiresAt != null) this.closeAt(options.expiresAt)
+    const { transport, budget } = options
+    if (budget && transport?.prependListener && transport.removeListener && transport.pause && transport.resume) {
+      this.meter = new FrameMeter(transport as MeteredStream, {
+        budget,
+        limit: () => this.messageLimit(),
+        tooBig: (bytes, limit) => this.tooBig(bytes, limit),
+        busy: () => this.close(CloseCode.TryAgainLater, 'the server is busy receiving other large changes; try again shortly'),
+        waitMs: limits.inflightWaitMs,
+      })
+    }
+  }
+
+  /** The largest message it may send now: an edit connection that joined its room may send a whole board's worth. */
+  messageLimit(): number {
+    const { maxMessageBytes, maxEditMessageBytes } = this.options.limits
+    return this.readOnly || !this.handshaken || !this.inRoom ? maxMessageBytes : Math.max(maxMessageBytes, maxEditMessageBytes)
+  }
+
+  /** It has joined its room: as an editor, it may now send big changes. */
+  joined(): void {
+    this.inRoom = true
+  }
+
+  /** A message `ws` delivered has been handled: its bytes leave the in-flight budget. */
+  handled(): void {
+    this.meter?.handled()
+  }
+
+  private tooBig(bytes: number, limit: number): void {
+    const why = this.readOnly ? 'a view-only link sends no changes' : 'the connection has not finished its handshake'
+    const reason = limit < this.options.limits.maxEditMessageBytes ? `; ${why}` : ''
+    this.close(CloseCode.TooBig, `message too big: ${bytes} bytes, the limit is ${limit}${reason}`)
+    // The rest of the message is not read: the close frame goes out, and the socket soon after.
+    this.options.transport?.pause?.()
+    setTimeout(() => this.socket.terminate(), 1000).unref()
+  }
+
+  /** A link checked at the upgrade still expires on a socket that stays open. */
+  private closeAt(expiresAt: number): void {
+    const wait = expiresAt - Date.now()
+    if (wait <= 0) return this.close(CloseCode.Unauthorized, 'this link has expired')
+    // setTimeout holds at most ~24.8 days; a longer link re-arms on the way.
+    this.expiryTimer = setTimeout(() => this.closeAt(expiresAt), Math.min(wait, MAX_TIMER_MS))
+    this.expiryTimer.unref()
   }
 
   get closed(): boolean {
@@ -235,6 +304,8 @@ export class Connection implements Peer {
   /** The socket has closed (`code`/`reason` as the transport saw them): what to log. */
   ended(code: number, reason: string): ConnectionSummary {
     clearTimeout(this.handshakeTimer)
+    if (this.expiryTimer) clearTimeout(this.expiryTimer)
+    this.meter?.stop()
     const byServer = this.closeCode !== undefined
     this.isClosed = true
     return {

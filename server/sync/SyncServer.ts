@@ -4,9 +4,12 @@ import type { BoardRules } from '../board/BoardRules'
 import { SyncError } from '../errors'
 import { Room, type RoomLimits, type RoomReplication } from '../room/Room'
 import { type RoomHandle, type RoomLifecycle, RoomRegistry } from '../room/RoomRegistry'
+import { StoreMonitor } from '../room/StoreMonitor'
 import type { Store } from '../storage/Store'
 import { Connection, type ConnectionLimits, type SyncSocket } from './Connection'
+import type { MeteredStream } from './FrameMeter'
 import { FlushScheduler } from './FlushScheduler'
+import { InflightBudget } from './InflightBudget'
 import { roomTagger } from './roomTags'
 import { Stats } from './Stats'
 import { type Corkable, WriteBatch } from './WriteBatch'
@@ -35,9 +38,28 @@ export interface SyncServerOptions {
   lifecycle?: RoomLifecycle
   /** What logs call a room (a keyed hash, see roomTags.ts); default: a key of this process. */
   tagRoom?: (roomId: string) => string
+  /** Retry delays while the store refuses appends (default 250 ms doubling to 5 s). */
+  storeRetryMs?: { first: number; max: number }
 }
 
-export interface SyncLimits extends RoomLimits, Omit<ConnectionLimits, 'maxBufferedBytes'> {}
+export interface SyncLimits extends RoomLimits, Omit<ConnectionLimits, 'maxBufferedBytes'> {
+  /** Bytes of messages being received and handled at once, server-wide. */
+  inflightBytes: number
+}
+
+/** What the edge knows about a socket it hands over. */
+export interface AcceptMeta {
+  /** The client's address, for the log line. */
+  ip?: string
+  /** A view-only link. */
+  readOnly?: boolean
+  /** The client asked for Status messages. */
+  wantsStatus?: boolean
+  /** When the link it came through stops working (epoch ms): the socket is closed then. */
+  expiresAt?: number | null
+  /** The stream under the WebSocket, so a turn's writes can be batched. */
+  transport?: Corkable & Partial<MeteredStream>
+}
 
 /** What the transport calls when its socket has news. */
 export interface SocketEvents {
@@ -64,6 +86,10 @@ export interface SocketEvents {
  */
 export class SyncServer {
   readonly stats = new Stats()
+  /** Whether the store keeps up: `/healthz` and `/metrics` read it. */
+  readonly storeMonitor = new StoreMonitor()
+  /** Bytes of messages being received and handled, server-wide. */
+  readonly inflight: InflightBudget
   readonly rooms: RoomRegistry
   private readonly connections = new Set<Connection>()
   private readonly scheduler: FlushScheduler
@@ -77,6 +103,7 @@ export class SyncServer {
   constructor(private readonly options: SyncServerOptions) {
     const { log } = options
     this.tagRoom = options.tagRoom ?? roomTagger()
+    this.inflight = new InflightBudget(options.limits.inflightBytes)
     this.scheduler = new FlushScheduler({
       intervalMs: options.flushIntervalMs ?? 16,
       onError: (err, room) => log.error({ err, room: this.tagRoom(room.id) }, 'flush failed'),
@@ -91,6 +118,8 @@ export class SyncServer {
       replicate: options.replicate,
       rules: options.rules,
       limits: options.limits,
+      monitor: this.storeMonitor,
+      storeRetryMs: options.storeRetryMs,
     }
     this.rooms = new RoomRegistry({
       create: (roomId) => {
@@ -114,12 +143,17 @@ export class SyncServer {
     return this.closing
   }
 
-  health(): { status: 'ok' | 'closing'; rooms: number; connections: number } {
-    return { status: this.closing ? 'closing' : 'ok', rooms: this.rooms.size, connections: this.connections.size }
+  /** `ok` only when the server takes and stores changes; otherwise a `reason` says why not. */
+  health(): { status: 'ok' | 'closing' | 'store-failing'; reason?: string; rooms: number; connections: number } {
+    const counts = { rooms: this.rooms.size, connections: this.connections.size }
+    if (this.closing) return { status: 'closing', reason: 'the server is shutting down', ...counts }
+    const problem = this.storeMonitor.problem
+    if (problem) return { status: 'store-failing', reason: problem, ...counts }
+    return { status: 'ok', ...counts }
   }
 
   /** Takes an upgraded socket for a (valid) room id. Messages are held until the room is loaded. */
-  accept(socket: SyncSocket, roomId: string, meta: { ip?: string; readOnly?: boolean; transport?: Corkable } = {}): SocketEvents {
+  accept(socket: SyncSocket, roomId: string, meta: AcceptMeta = {}): SocketEvents {
     const { log, limits } = this.options
     const roomTag = this.tagRoom(roomId)
     const conn = new Connection(socket, {
@@ -127,7 +161,10 @@ export class SyncServer {
       roomTag,
       id: this.nextConnectionId++,
       readOnly: meta.readOnly,
+      wantsStatus: meta.wantsStatus,
+      expiresAt: meta.expiresAt,
       limits: { ...limits, maxBufferedBytes: this.options.maxBufferedBytes },
+      budget: this.inflight,
       stats: this.stats,
       log,
       batch: this.writes,
@@ -145,6 +182,8 @@ export class SyncServer {
         if (!room.receive(conn, frame)) conn.refund()
       } catch (err) {
         this.reject(conn, err)
+      } finally {
+        conn.handled()
       }
     }
 
@@ -156,6 +195,7 @@ export class SyncServer {
           if (conn.closed) return claimed.release()
           try {
             claimed.room.join(conn)
+            conn.joined()
           } catch (err) {
             this.reject(conn, err)
             return claimed.release()
@@ -179,9 +219,11 @@ export class SyncServer {
     let ended = false
     return {
       message: (data, isBinary) => {
-        if (!conn.receive(data.length, isBinary)) return
+        if (!conn.receive(data.length, isBinary)) return conn.handled()
+        // Held frames are handled (and leave the in-flight budget) once the room is there.
         if (held) held.push(data)
         else if (handle) deliver(handle.room, data)
+        else conn.handled()
       },
       pong: () => conn.pong(),
       close: (code, reason) => {
