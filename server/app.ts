@@ -91,7 +91,6 @@ async function start(
   )
   const { store, replicator } = backends
   let syncServer: SyncServer | null = null
-  // storeErrors: the hook for the SyncServer's count of failed appends and compactions.
   const metrics = createMetrics(() => syncServer, { bus: replicator ? () => replicator.stats : undefined })
   const secret = resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR)
   const sync = new SyncServer({

@@ -19,22 +19,9 @@ export interface BusCounters {
   expiredAwareness: number
 }
 
-/** Store failures, as the sync server counts them. */
-export interface StoreErrorCounters {
-  /** Appends that failed (the sender was closed with 1011 and resends). */
-  appendErrors: number
-  /** Compactions that failed (the log stays as it was, and grows). */
-  compactErrors: number
-}
-
-/**
- * Counters beyond the sync server's own, each present only when there is something that
- * counts it: no series is exported that would always read 0.
- */
+/** Counters beyond the sync server's own, each present only when something counts them. */
 export interface MetricsSources {
   bus?: () => BusCounters
-  /** The hook for the sync server's store monitor: wire it where the store's failures are counted. */
-  storeErrors?: () => StoreErrorCounters
 }
 
 export interface Metrics {
@@ -98,7 +85,7 @@ export function createMetrics(getServer: () => SyncServer | null, sources: Metri
   stat('sketchroom_inflight_bytes', 'Bytes of messages being received and handled', (s) => s.inflight.inUse, 'gauge')
   stat('sketchroom_inflight_waits_total', 'Messages that waited for room in MAX_INFLIGHT_BYTES', (s) => s.inflight.waited, 'counter')
 
-  const { bus, storeErrors } = sources
+  const { bus } = sources
   if (bus) {
     series(bus, 'sketchroom_bus_messages_out_total', 'Messages published to other instances', (b) => b.published, 'counter')
     series(bus, 'sketchroom_bus_messages_in_total', 'Messages received from other instances', (b) => b.received, 'counter')
@@ -123,10 +110,6 @@ export function createMetrics(getServer: () => SyncServer | null, sources: Metri
       (b) => b.expiredAwareness,
       'counter',
     )
-  }
-  if (storeErrors) {
-    series(storeErrors, 'sketchroom_store_append_errors_total', 'Appends to the store that failed', (e) => e.appendErrors, 'counter')
-    series(storeErrors, 'sketchroom_store_compact_errors_total', 'Compactions of a room log that failed', (e) => e.compactErrors, 'counter')
   }
 
   const append = new client.Histogram({

@@ -101,6 +101,7 @@ describe('metrics', () => {
     await waitFor(() => (s.sync.rooms.get(room)?.doc.getArray('records').length ?? 0) > 0, 'the board to be stored')
     const metrics = await scrape(s.port)
     expect(metrics).toContain('sketchroom_store_append_seconds_count')
+    expect(metrics).toMatch(/^sketchroom_store_append_errors_total 0$/m)
     expect(metrics).not.toContain('sketchroom_bus_')
     expect(metrics).not.toContain(room)
     c.destroy()
