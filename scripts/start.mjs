@@ -26,7 +26,7 @@ if (!state.current) {
     console.error(`sketchroom: not starting: the app needs a build, because ${state.reason}. Run \`npm run build\` first.`)
     process.exit(1)
   }
-  console.log(`sketchroom: building the app before serving it (about a minute), because ${state.reason}`)
+  console.log(`sketchroom: building the app before serving it (nothing is served meanwhile; 20-60 s on 2 cores), because ${state.reason}`)
   console.log('sketchroom: to upgrade without this wait, run `npm run build` before restarting (README "Upgrading")')
   const started = Date.now()
   const nextBin = path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next')
