@@ -4,27 +4,17 @@
  * started on what was restored has every record stored before the backup began.
  */
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
-import { afterAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { PostgresStore } from '../../server/storage/PostgresStore'
 import { geoShape, records, seedBoard } from '../abuse/board'
-import { ROOT, synced, tempDir, testScope, waitFor } from '../helpers'
+import { DATABASE_URL, postgresSchemas, ROOT, synced, tempDir, testScope, waitFor } from '../helpers'
 
 const { server, client, defer } = testScope()
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-const schemas: string[] = []
-
-afterAll(async () => {
-  for (const schema of schemas) {
-    const store = new PostgresStore({ url: DATABASE_URL, schema })
-    await store.dropSchema()
-    await store.close()
-  }
-})
+const schemas = postgresSchemas('sketchroom_backup')
 
 /** Runs `npm run <name>` the way an operator would (without npm's own output), without blocking the server in this process. */
 function run(name: 'backup' | 'restore', args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
@@ -50,11 +40,7 @@ const stores = [
   { kind: 'SQLite', env: () => ({}) },
   {
     kind: 'PostgreSQL',
-    env: () => {
-      const schema = `sketchroom_backup_${randomBytes(6).toString('hex')}`
-      schemas.push(schema)
-      return { DATABASE_URL, DATABASE_SCHEMA: schema }
-    },
+    env: () => ({ DATABASE_URL, DATABASE_SCHEMA: schemas.next() }),
   },
 ]
 
@@ -169,7 +155,7 @@ describe.each(stores)('backup and restore on $kind', ({ env: storeEnv }) => {
     if (env.DATABASE_URL) {
       const aside = /kept in PostgreSQL schema "([a-z0-9_]+)"/.exec(forced.out)?.[1]
       expect(aside).toMatch(new RegExp(`^${env.DATABASE_SCHEMA}_replaced_\\d{8}t\\d{6}z$`))
-      schemas.push(aside!)
+      schemas.keep(aside!)
       const pgc = new pg.Client({ connectionString: env.DATABASE_URL })
       await pgc.connect()
       const { rows } = await pgc.query('SELECT count(DISTINCT room)::int AS n FROM "' + aside! + '".sketchroom_updates')

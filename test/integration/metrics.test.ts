@@ -5,23 +5,16 @@
 import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import pino from 'pino'
-import { afterAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { PostgresStore } from '../../server/storage/PostgresStore'
 import { seedBoard } from '../abuse/board'
-import { synced, testScope, waitFor } from '../helpers'
+import { DATABASE_URL, postgresSchemas, synced, testScope, waitFor } from '../helpers'
 
 const { server, client } = testScope()
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-const schema = `sketchroom_metrics_${randomBytes(6).toString('hex')}`
-
-afterAll(async () => {
-  const store = new PostgresStore({ url: DATABASE_URL, schema })
-  await store.dropSchema()
-  await store.close()
-})
+const schema = postgresSchemas('sketchroom_metrics').next()
 
 /** A logger at the most verbose level, into a string. */
 function capturedLog() {
