@@ -21,7 +21,7 @@ function run(name: 'backup' | 'restore', args: string[], env: Record<string, str
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', `${name}.ts`), ...args], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: '', DATABASE_SCHEMA: '', AUTH_SECRET: '', ...env },
+      env: { ...process.env, DATABASE_URL: '', DATABASE_SCHEMA: '', REDIS_URL: '', AUTH_SECRET: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''

@@ -13,7 +13,7 @@ const { server } = testScope()
 function token(args: string[], env: Record<string, string>) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/token.ts'), ...args], {
     cwd: ROOT,
-    env: { ...process.env, AUTH_SECRET: '', PUBLIC_URL: '', PORT: '', DATABASE_URL: '', ...env },
+    env: { ...process.env, AUTH_SECRET: '', PUBLIC_URL: '', PORT: '', DATABASE_URL: '', REDIS_URL: '', ...env },
     encoding: 'utf8',
   })
   return { code: result.status, out: result.stdout.trim(), err: result.stderr }
