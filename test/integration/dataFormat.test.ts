@@ -79,7 +79,13 @@ test('a DATA_DIR of a newer release is refused at start-up with a message naming
   db.close()
   const before = fs.readFileSync(file)
   // SQLite whatever the environment says (CI sets DATABASE_URL and REDIS_URL).
-  await expect(spawnServer({ DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '' })).rejects.toThrow(
+  const start = spawnServer({ DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '' })
+  // Should it start after all, it must not outlive the test.
+  start.then(
+    (s) => s.child.kill('SIGKILL'),
+    () => undefined,
+  )
+  await expect(start).rejects.toThrow(
     new RegExp(
       `could not start: .*sketchroom\\.db holds data format ${DATA_FORMAT + 1}.*this release \\(sketchroom [^)]+\\) reads data formats up to ${DATA_FORMAT}`,
     ),
