@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { embedPath, embedQuery, iframeSnippet, pagePath, parseEmbedOptions, parseLinkPath, publicOrigin } from './links'
+import { embedPath, embedQuery, iframeSnippet, pagePath, parseEmbedOptions, parseLinkPath } from './links'
 
 const TOKEN = 'abcdefghijklmnopqrstuvwxyz012345.ABCDEFGHIJKLMNOPQRSTUV'
 
@@ -49,19 +49,5 @@ describe('links', () => {
     const snippet = iframeSnippet('https://x.test/embed/a?ui=0&zoom=fit"><script>')
     expect(snippet).toContain('src="https://x.test/embed/a?ui=0&amp;zoom=fit&quot;&gt;&lt;script&gt;"')
     expect(snippet).not.toContain('<script>')
-  })
-
-  test('publicOrigin prefers PUBLIC_URL, else the Host the request came to', () => {
-    const headers = (h: Record<string, string>) => ({ get: (name: string) => h[name] ?? null })
-    const direct = { trustProxy: false }
-    const proxied = { trustProxy: true }
-    expect(publicOrigin({ ...direct, publicUrl: 'https://board.example.com/some/path' }, headers({ host: 'internal:3000' }))).toBe(
-      'https://board.example.com',
-    )
-    expect(publicOrigin(direct, headers({ host: '127.0.0.1:3000' }))).toBe('http://127.0.0.1:3000')
-    expect(publicOrigin(proxied, headers({ host: 'b.example', 'x-forwarded-proto': 'https, http' }))).toBe('https://b.example')
-    // Without TRUST_PROXY a forwarded scheme is the client's word, not the proxy's.
-    expect(publicOrigin(direct, headers({ host: 'b.example', 'x-forwarded-proto': 'https' }))).toBe('http://b.example')
-    expect(publicOrigin(direct, headers({ host: 'b.example' }), true)).toBe('https://b.example')
   })
 })

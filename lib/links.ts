@@ -130,43 +130,10 @@ export function iframeSnippet(src: string, opts: { width?: number; height?: numb
 /**
  * The request header through which the server tells the Next.js pages their public
  * origin. The server sets it on every request the app gets (replacing any value a client
- * sent), so pages never work out the origin by a rule of their own.
+ * sent), or removes it when the request's Host may not be named in links (server/http/
+ * addresses.ts); pages never work out the origin by a rule of their own.
  */
 export const PUBLIC_ORIGIN_HEADER = 'x-sketchroom-public-origin'
-
-export interface HeadersLike {
-  get(name: string): string | null
-}
-
-/** How the server learns its own public address. */
-export interface OriginRule {
-  /** `PUBLIC_URL`: behind a proxy the request's own Host may be an internal name. */
-  publicUrl?: string
-  /** `TRUST_PROXY`: only then does `X-Forwarded-Proto` count; a client can send any header. */
-  trustProxy: boolean
-}
-
-/**
- * The origin links should carry: `PUBLIC_URL`'s when set, else the Host the request came
- * to, with `https` when the connection was encrypted or a trusted proxy says it was.
- * The one rule for links, oEmbed and the default allowed WebSocket origin.
- *
- * @example
- * publicOrigin({ trustProxy: false }, { get: (h) => (h === 'host' ? 'b.example' : null) }) // 'http://b.example'
- */
-export function publicOrigin(rule: OriginRule, headers: HeadersLike, encrypted = false): string {
-  if (rule.publicUrl) {
-    try {
-      return new URL(rule.publicUrl).origin
-    } catch {
-      // A malformed PUBLIC_URL is the server's to report at start-up; links fall back to Host.
-    }
-  }
-  const forwarded = rule.trustProxy ? headers.get('x-forwarded-proto')?.split(',')[0]?.trim() : undefined
-  const proto = forwarded === 'https' || (!forwarded && encrypted) ? 'https' : 'http'
-  const host = headers.get('host') ?? 'localhost'
-  return `${proto}://${host}`
-}
 
 /** The oEmbed discovery URL for an absolute page URL. */
 export function oembedUrl(origin: string, pageUrl: string): string {

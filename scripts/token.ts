@@ -17,7 +17,7 @@ import { parseDuration, TokenSigner } from '../server/http/tokens'
 
 function fail(message: string): never {
   console.error(`token: ${message}`)
-  console.error('usage: npm run token -- --room <roomId> --mode view|edit [--ttl 7d|12h|30m|90s]')
+  console.error('usage: npm run token -- --room <roomId> --mode view|edit [--ttl 7d|12h|30m|90s, at most 3650d]')
   process.exit(2)
 }
 
@@ -34,7 +34,7 @@ if (values.mode !== 'view' && values.mode !== 'edit') fail('--mode must be view 
 let expiresAt: number | null = null
 if (values.ttl !== undefined) {
   const ms = parseDuration(values.ttl)
-  if (ms === null) fail(`--ttl ${JSON.stringify(values.ttl)} is not a duration like 7d, 12h, 30m or 90s`)
+  if (ms === null) fail(`--ttl ${JSON.stringify(values.ttl)} is not a duration like 7d, 12h, 30m or 90s, of at most 3650d (ten years)`)
   expiresAt = Date.now() + ms
 }
 let config

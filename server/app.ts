@@ -11,9 +11,9 @@ import { WebSocketServer } from 'ws'
 import { BoardRules } from './board/BoardRules'
 import type { Bus } from './bus/Bus'
 import { openBackends } from './backends'
-import { type Config, connectionBurst, maxPayload, syncLimits } from './config'
+import { type Config, connectionBurst, maxPayload, syncLimits, uploadLimits } from './config'
 import { handleAccessApi } from './http/accessApi'
-import { type AddressRules, clientAddress, originAllowed, requestOrigin } from './http/addresses'
+import { type AddressRules, clientAddress, describeOriginRule, originAllowed, requestOrigin } from './http/addresses'
 import { createAssetHandler } from './http/assets'
 import { resolveAuthSecret } from './http/authSecret'
 import { AddressLimiter, capTcpConnections } from './http/AddressLimiter'
@@ -22,6 +22,7 @@ import { refuseUpgrade } from './http/responses'
 import { createRouter, type MaybeHandler } from './http/router'
 import { TokenSigner } from './http/tokens'
 import { createUpgradeHandler } from './http/upgrade'
+import { safeLogger } from './logging'
 import type { Store } from './storage/Store'
 import { roomTagger } from './sync/roomTags'
 import { SyncServer } from './sync/SyncServer'
@@ -31,6 +32,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export interface StartOptions {
   /** Serve the Next.js app too (default false: sync endpoint, /healthz and /metrics only). */
   app?: boolean
+  /** Serve image uploads (`/api/assets`); default: with the app, which is what uses them. */
+  assets?: boolean
   /** Next.js development mode. */
   dev?: boolean
   logger?: Logger
@@ -60,7 +63,8 @@ export interface RunningServer {
  * new WebsocketProvider(`ws://127.0.0.1:${server.port}/sync`, 'room1', doc, { WebSocketPolyfill: WebSocket })
  */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const log = options.logger ?? pino({ level: config.LOG_LEVEL, base: { service: 'sketchroom' } })
+  // Whoever made the logger, errors are logged without the details that can quote a capability.
+  const log = safeLogger(options.logger ?? pino({ level: config.LOG_LEVEL, base: { service: 'sketchroom' } }))
   // What has been opened so far, closed in reverse if a later step fails.
   const opened: Array<() => Promise<void> | void> = []
   try {
@@ -115,7 +119,7 @@ async function start(
   replicator?.start()
 
   const rules: AddressRules = {
-    trustProxy: config.TRUST_PROXY,
+    proxyHops: config.TRUST_PROXY,
     publicUrl: config.PUBLIC_URL,
     allowedOrigins: config.ALLOWED_ORIGINS?.map((o) => new URL(o).origin),
   }
@@ -134,12 +138,13 @@ async function start(
   }
 
   const api: MaybeHandler[] = [(req, res) => handleAccessApi(req, res, { signer, originOf: (r) => requestOrigin(r, rules) })]
-  // Image uploads for boards; only with the app, which is what uses them.
-  if (options.app) {
+  if (options.assets ?? options.app) {
     api.push(
       createAssetHandler({
         dir: path.join(path.resolve(config.DATA_DIR), 'assets'),
-        maxBytes: config.MAX_ASSET_BYTES,
+        limits: uploadLimits(config),
+        verify: (token) => signer.verify(token),
+        address: (req) => clientAddress(req, rules),
         onError: (err) => log.error({ err }, 'asset request failed'),
       }),
     )
@@ -204,6 +209,7 @@ async function start(
   const shownHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST
   const url = `http://${shownHost}:${port}`
   log.info({ port, url, app: Boolean(options.app), dataDir: path.resolve(config.DATA_DIR), ...backends.kind }, 'listening')
+  log.info({ proxyHops: rules.proxyHops }, describeOriginRule(rules))
 
   let closing: Promise<void> | null = null
   return {

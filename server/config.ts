@@ -77,12 +77,28 @@ const schema = z.object({
   HANDSHAKE_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
   MAX_PENDING_MS: int(10, 3_600_000).default(5_000),
   MAX_OFFENCES: int(0).default(10),
+  /** How many reverse proxies of ours stand in front: `false`/0 none, `true` one, or their number. */
   TRUST_PROXY: z
-    .enum(['true', 'false', '1', '0'])
+    .string()
+    .trim()
+    .regex(/^(true|false|\d{1,2})$/, 'must be true, false or the number of proxies in front of the server (0-10)')
     .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+    .transform((v) => (v === 'true' ? 1 : v === 'false' ? 0 : Number(v)))
+    .pipe(z.number().max(10, 'must be true, false or the number of proxies in front of the server (0-10)')),
   /** Largest image a board accepts (POST /api/assets); files live in DATA_DIR/assets. */
   MAX_ASSET_BYTES: int(1024, 1024 * MiB).default(10 * MiB),
+  /** Bytes one client address may upload per rolling hour. */
+  MAX_UPLOAD_BYTES_PER_ADDRESS: int(1024).default(256 * MiB),
+  /** Bytes uploaded for one board per rolling hour, by everyone together. */
+  MAX_UPLOAD_BYTES_PER_BOARD: int(1024).default(512 * MiB),
+  /** What DATA_DIR/assets may hold in all; past it uploads get 507. */
+  MAX_ASSETS_BYTES: int(1024).default(10 * 1024 * MiB),
+  /** Uploads are refused (507) while the disk of DATA_DIR/assets would have less than this free. */
+  MIN_FREE_DISK_BYTES: int(0).default(1024 * MiB),
+  MAX_CONCURRENT_UPLOADS_PER_ADDRESS: int(1, 10_000).default(8),
+  MAX_CONCURRENT_UPLOADS: int(1, 100_000).default(64),
+  /** An upload body slower than this (bytes a second, over 5 s) is dropped, so it cannot hold its slot. */
+  MIN_UPLOAD_BYTES_PER_SECOND: int(0).default(16 * 1024),
   /** PostgreSQL instead of SQLite: the store several instances share. */
   DATABASE_URL: z
     .string()
@@ -152,11 +168,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       `invalid environment variables: MAX_INFLIGHT_BYTES (${config.MAX_INFLIGHT_BYTES}) must be at least MAX_DOC_BYTES (${config.MAX_DOC_BYTES}) plus ${EDIT_MESSAGE_SLACK}, or a change as big as a board could never arrive`,
     )
   }
-  if (config.MAX_CONNECTION_BURST !== undefined && config.MAX_CONNECTION_BURST > config.MAX_CONNECTIONS_PER_MINUTE) {
-    throw new ConfigError(
-      `invalid environment variables: MAX_CONNECTION_BURST (${config.MAX_CONNECTION_BURST}) may not exceed MAX_CONNECTIONS_PER_MINUTE (${config.MAX_CONNECTIONS_PER_MINUTE})`,
-    )
-  }
   if (config.MAX_MESSAGE_BURST < config.MAX_MESSAGES_PER_SECOND) {
     throw new ConfigError(
       `invalid environment variables: MAX_MESSAGE_BURST (${config.MAX_MESSAGE_BURST}) must be at least MAX_MESSAGES_PER_SECOND (${config.MAX_MESSAGES_PER_SECOND})`,
@@ -168,7 +179,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 /** Framing around a change in a sync message (type, subtype, length), with room to spare. */
 export const EDIT_MESSAGE_SLACK = 64 * 1024
 
-/** Connections one address may open at once: the burst, never more than a minute's worth. */
+/** Connections one address may open at once: MAX_CONNECTION_BURST, by default 500 but never more than a minute's worth. */
 export function connectionBurst(config: Config): number {
   return config.MAX_CONNECTION_BURST ?? Math.min(DEFAULT_CONNECTION_BURST, config.MAX_CONNECTIONS_PER_MINUTE)
 }
@@ -177,6 +188,20 @@ const DEFAULT_CONNECTION_BURST = 500
 /** The largest WebSocket message any connection may send: what `ws` is told, as a backstop. */
 export function maxPayload(config: Config): number {
   return Math.max(config.MAX_MESSAGE_BYTES, config.MAX_DOC_BYTES + EDIT_MESSAGE_SLACK)
+}
+
+/** The budgets uploads are held to, from the config. */
+export function uploadLimits(config: Config) {
+  return {
+    maxBytes: config.MAX_ASSET_BYTES,
+    perAddressBytes: config.MAX_UPLOAD_BYTES_PER_ADDRESS,
+    perBoardBytes: config.MAX_UPLOAD_BYTES_PER_BOARD,
+    totalBytes: config.MAX_ASSETS_BYTES,
+    minFreeDiskBytes: config.MIN_FREE_DISK_BYTES,
+    concurrentPerAddress: config.MAX_CONCURRENT_UPLOADS_PER_ADDRESS,
+    concurrentTotal: config.MAX_CONCURRENT_UPLOADS,
+    minBytesPerSecond: config.MIN_UPLOAD_BYTES_PER_SECOND,
+  }
 }
 
 /** The limits a SyncServer enforces, from the config. */

@@ -14,6 +14,7 @@ import pino from 'pino'
 import { type RunningServer, startServer } from './app'
 import { type Config, loadConfig } from './config'
 import { ConfigError } from './errors'
+import { safeLogger } from './logging'
 
 // Callers that know only the entry point (older benchmarks, scripts) find the server here too.
 export { type RunningServer, type StartOptions, startServer } from './app'
@@ -37,7 +38,7 @@ export async function cli(argv: string[]): Promise<void> {
     }
     throw err
   }
-  const log = pino({ level: config.LOG_LEVEL, base: { service: 'sketchroom' } })
+  const log = safeLogger(pino({ level: config.LOG_LEVEL, base: { service: 'sketchroom' } }))
   // Every promise of timers, the bus and the store is handled where it starts; one that
   // still escapes is a bug, worth a loud line, not worth every board's connections.
   process.on('unhandledRejection', (err) =>

@@ -34,14 +34,14 @@ export interface BoardProps {
 /** One board, full screen: the tldraw editor bound to the room's Y.Doc. */
 export default function Board({ link, readOnly = false, expiresAt = null, embed = null }: BoardProps) {
   const notifyRef = useRef<((message: string) => void) | null>(null)
+  const room = syncName(link)
   const assets = useMemo(
-    () => createAssetStore({ onError: (message) => (notifyRef.current ? notifyRef.current(message) : console.warn(message)) }),
-    [],
+    () => createAssetStore({ board: room, onError: (message) => (notifyRef.current ? notifyRef.current(message) : console.warn(message)) }),
+    [room],
   )
   // Known before the editor mounts: changing them later would rebuild the editor.
   const limits = useAssetLimits()
 
-  const room = syncName(link)
   const state = useYjsStore({ room, readOnly, assets })
   const doc = state.status === 'synced' ? state.doc : null
   const [title, setTitle] = useBoardTitle(doc)

@@ -1,5 +1,5 @@
 import type { TLAssetStore } from 'tldraw'
-import { ASSET_TYPES, ASSETS_PATH } from '@/lib/assets'
+import { ASSET_BOARD_HEADER, ASSET_TYPES, ASSETS_PATH } from '@/lib/assets'
 
 /** What the server answers on `GET /api/assets`. */
 export interface AssetLimits {
@@ -31,12 +31,13 @@ export async function fetchAssetLimits(signal?: AbortSignal): Promise<AssetLimit
 
 /**
  * Uploads pasted and dropped files to our own server, so the document stores a short URL
- * and never a base64 payload.
+ * and never a base64 payload. `board` (the room id or an edit token) is the capability the
+ * server asks of an upload; it travels in a header, never in the URL.
  *
  * @example
- * createTLStore({ assets: createAssetStore({ onError: (msg) => toast(msg) }) })
+ * createTLStore({ assets: createAssetStore({ board: roomId, onError: (msg) => toast(msg) }) })
  */
-export function createAssetStore(opts: { onError(message: string): void }): TLAssetStore {
+export function createAssetStore(opts: { board: string; onError(message: string): void }): TLAssetStore {
   return {
     async upload(_asset, file, abortSignal) {
       let res: Response
@@ -44,7 +45,7 @@ export function createAssetStore(opts: { onError(message: string): void }): TLAs
         res = await fetch(ASSETS_PATH, {
           method: 'POST',
           body: file,
-          headers: { 'content-type': file.type || 'application/octet-stream' },
+          headers: { 'content-type': file.type || 'application/octet-stream', [ASSET_BOARD_HEADER]: opts.board },
           signal: abortSignal,
         })
       } catch (err) {

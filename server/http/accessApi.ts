@@ -14,8 +14,8 @@ import { type Grant, TokenError, type TokenSigner } from './tokens'
 
 export interface AccessApiOptions {
   signer: TokenSigner
-  /** The app's public origin for a request: PUBLIC_URL, or the request's own. */
-  originOf(req: http.IncomingMessage): string
+  /** The app's public origin for a request (PUBLIC_URL, or its own trusted Host); null when no link may name it. */
+  originOf(req: http.IncomingMessage): string | null
 }
 
 const MAX_BODY = 4096
@@ -38,7 +38,7 @@ export function handleAccessApi(req: http.IncomingMessage, res: http.ServerRespo
         const view = options.signer.sign({ roomId: roomId as string, mode: 'view', expiresAt: null })
         json(res, 200, { edit: `/b/${roomId as string}`, view: `/v/${view}` })
       },
-      (err: Error) => json(res, 413, { error: err.message }),
+      () => json(res, 413, { error: `the body must be at most ${MAX_BODY} bytes of JSON` }),
     )
     return true
   }
@@ -71,7 +71,8 @@ function oembed(req: http.IncomingMessage, res: http.ServerResponse, url: URL, o
   } catch {
     return json(res, 404, { error: 'not a board link of this server' })
   }
-  if (page.origin !== origin) return json(res, 404, { error: 'not a board link of this server' })
+  // A Host the origin rule does not trust is never named in a link: nothing is ours on it.
+  if (!origin || page.origin !== origin) return json(res, 404, { error: 'not a board link of this server' })
   const format = url.searchParams.get('format')
   if (format && format !== 'json') return json(res, 501, { error: 'only format=json is supported' })
   let embedPath: string | null = null

@@ -4,7 +4,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { ASSET_BOARD_HEADER } from '../../lib/assets'
 import { createAssetHandler, sniffImageType } from './assets'
+import { TokenSigner } from './tokens'
 
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64')
 
@@ -16,7 +18,23 @@ describe('asset endpoint', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sketchroom-assets-'))
-    const handle = createAssetHandler({ dir, maxBytes: MAX })
+    const unlimited = Number.MAX_SAFE_INTEGER
+    const signer = new TokenSigner('a-test-secret-that-is-long-enough')
+    const handle = createAssetHandler({
+      dir,
+      limits: {
+        maxBytes: MAX,
+        perAddressBytes: unlimited,
+        perBoardBytes: unlimited,
+        totalBytes: unlimited,
+        minFreeDiskBytes: 0,
+        concurrentPerAddress: 100,
+        concurrentTotal: 100,
+        minBytesPerSecond: 0,
+      },
+      verify: (token) => signer.verify(token),
+      address: (req) => req.socket.remoteAddress ?? 'unknown',
+    })
     server = http.createServer((req, res) => {
       if (!handle(req, res)) res.writeHead(418).end()
     })
@@ -29,11 +47,12 @@ describe('asset endpoint', () => {
     fs.rmSync(dir, { recursive: true, force: true })
   })
 
+  const board = { [ASSET_BOARD_HEADER]: 'asset-test-board' }
   const stored = () => fs.readdirSync(dir).filter((f) => f !== 'tmp')
   const leftovers = () => fs.readdirSync(path.join(dir, 'tmp'))
 
   test('stores a PNG under its SHA-256 and serves it with safe, long-lived headers', async () => {
-    const res = await fetch(`${origin}/api/assets`, { method: 'POST', body: PNG, headers: { 'content-type': 'image/png' } })
+    const res = await fetch(`${origin}/api/assets`, { method: 'POST', body: PNG, headers: { 'content-type': 'image/png', ...board } })
     expect(res.status).toBe(201)
     const hash = createHash('sha256').update(PNG).digest('hex')
     expect(await res.json()).toEqual({ url: `/api/assets/${hash}`, type: 'image/png', bytes: PNG.length })
@@ -50,7 +69,7 @@ describe('asset endpoint', () => {
     const res = await fetch(`${origin}/api/assets`, {
       method: 'POST',
       body: '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
-      headers: { 'content-type': 'image/png' },
+      headers: { 'content-type': 'image/png', ...board },
     })
     expect(res.status).toBe(415)
     expect((await res.json()).error).toMatch(/PNG, JPEG, GIF and WebP/)
@@ -61,11 +80,11 @@ describe('asset endpoint', () => {
   test('refuses uploads over the limit, declared or streamed, leaving nothing behind', async () => {
     const before = stored()
     const big = Buffer.concat([PNG, Buffer.alloc(MAX)])
-    const declared = await fetch(`${origin}/api/assets`, { method: 'POST', body: big })
+    const declared = await fetch(`${origin}/api/assets`, { method: 'POST', body: big, headers: board })
     expect(declared.status).toBe(413)
     // Chunked: no Content-Length, so the limit must be enforced while streaming.
     const streamed = await new Promise<number>((resolve, reject) => {
-      const req = http.request(`${origin}/api/assets`, { method: 'POST' }, (res) => {
+      const req = http.request(`${origin}/api/assets`, { method: 'POST', headers: board }, (res) => {
         res.resume()
         resolve(res.statusCode ?? 0)
       })

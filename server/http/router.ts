@@ -1,10 +1,14 @@
 /**
  * Every HTTP request, in order: `/healthz`, `/metrics`, the sharing API, assets, then the
- * Next.js app (when this process serves it). Every response says who may frame it.
+ * Next.js app (when this process serves it). Every response carries the security headers
+ * of `securityHeaders.ts`: pages a Content-Security-Policy with a fresh script nonce (told
+ * to Next.js through the request's own CSP header, which it reads the nonce from), and
+ * everything else a policy that loads nothing.
  */
 import type http from 'node:http'
 import type { Logger } from 'pino'
 import { PUBLIC_ORIGIN_HEADER } from '../../lib/links'
+import { apiPolicy, framingOf, newNonce, pagePolicy, routeOf, setCommonHeaders } from './securityHeaders'
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void
 /** A handler that may decline a request (returns false) so the next one gets it. */
@@ -18,8 +22,8 @@ export interface RouterOptions {
   metrics(res: http.ServerResponse): void
   /** The sharing API and assets, tried in order. */
   api: MaybeHandler[]
-  /** The app's public origin for a request, handed to the pages. */
-  publicOrigin(req: http.IncomingMessage): string
+  /** The app's public origin for a request, handed to the pages; null when links may not name its Host. */
+  publicOrigin(req: http.IncomingMessage): string | null
   /** The Next.js request handler; absent when this process is the sync server alone. */
   next?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>
 }
@@ -29,15 +33,14 @@ export interface RouterOptions {
  * http.createServer(createRouter({ log, embedOrigins: ['*'], health, metrics, api: [accessApi, assets], publicOrigin }))
  */
 export function createRouter(options: RouterOptions): Handler {
-  const frameAncestors = options.embedOrigins.join(' ')
   const { log, next } = options
   return (req, res) => {
-    const pathname = (req.url ?? '/').split('?')[0]!
-    // Only embed pages may be framed by other sites; everything else only by ourselves.
-    res.setHeader(
-      'Content-Security-Policy',
-      pathname.startsWith('/embed/') ? `frame-ancestors ${frameAncestors}` : "frame-ancestors 'self'",
-    )
+    const url = req.url ?? '/'
+    const pathname = url.split('?')[0]!
+    const frameAncestors = framingOf(url, options.embedOrigins)
+    setCommonHeaders(res)
+    // What is not a page loads nothing.
+    res.setHeader('Content-Security-Policy', apiPolicy(frameAncestors))
     if (pathname === '/healthz') {
       const health = options.health()
       res.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
@@ -46,23 +49,22 @@ export function createRouter(options: RouterOptions): Handler {
     }
     if (pathname === '/metrics') return options.metrics(res)
     for (const handler of options.api) if (handler(req, res)) return
-    if (next) {
-      req.headers[PUBLIC_ORIGIN_HEADER] = options.publicOrigin(req)
-      next(req, res).catch((err: unknown) => {
-        log.error({ err, route: routeOf(pathname) }, 'request failed')
-        if (!res.headersSent) res.writeHead(500)
-        res.end()
-      })
+    if (!next) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: this is the sync server alone\n')
       return
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: this is the sync server alone\n')
+    const origin = options.publicOrigin(req)
+    const policy = pagePolicy(newNonce(), frameAncestors, origin)
+    res.setHeader('Content-Security-Policy', policy)
+    // Next.js takes the nonce for its scripts from the request's CSP: ours, never the client's.
+    req.headers['content-security-policy'] = policy
+    delete req.headers['content-security-policy-report-only']
+    if (origin) req.headers[PUBLIC_ORIGIN_HEADER] = origin
+    else delete req.headers[PUBLIC_ORIGIN_HEADER]
+    next(req, res).catch((err: unknown) => {
+      log.error({ err, route: routeOf(url) }, 'request failed')
+      if (!res.headersSent) res.writeHead(500)
+      res.end()
+    })
   }
-}
-
-/**
- * A path fit for a log line: board links carry capabilities (room ids, tokens), so the
- * segment after `/b/`, `/v/`, `/e/`, `/embed/…` or `/sync/` is replaced by `:id`.
- */
-export function routeOf(pathname: string): string {
-  return pathname.replace(/^\/(b|v|e|sync|embed\/v|embed\/e|embed)\/[^/]+/, '/$1/:id')
 }

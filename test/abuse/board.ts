@@ -9,8 +9,16 @@ import { META_KEY, RECORDS_KEY, SCHEMA_KEY } from '../../lib/board'
 
 export const schema = createTLSchema()
 
+const kvs = new WeakMap<Y.Doc, YKeyValue<unknown>>()
+
+/**
+ * The board's records of `doc`, one YKeyValue per doc: each YKeyValue observes the array
+ * and keeps a map of every entry, so a new one per call would pile up observers and copies.
+ */
 export function records(doc: Y.Doc): YKeyValue<unknown> {
-  return new YKeyValue<unknown>(doc.getArray(RECORDS_KEY))
+  let kv = kvs.get(doc)
+  if (!kv) kvs.set(doc, (kv = new YKeyValue<unknown>(doc.getArray(RECORDS_KEY))))
+  return kv
 }
 
 const base = (id: string, type: string, props: Record<string, unknown>) => ({

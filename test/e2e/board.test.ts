@@ -10,15 +10,13 @@ import { newRoomId } from '../../lib/roomId'
 import {
   type AppServer,
   drawRectangle,
-  ensureProductionBuild,
   foreignRequests,
   hasChromium,
   hasShape,
-  launchChromium,
   recordRequests,
   screenshotPages,
   shapeIds,
-  startAppServer,
+  startSuite,
 } from './harness'
 
 const MAX_ASSET_BYTES = 256 * 1024
@@ -60,11 +58,7 @@ describe.skipIf(!hasChromium)('board in two browsers', () => {
   }
 
   beforeAll(async () => {
-    const buildMs = ensureProductionBuild()
-    if (buildMs) console.log(`e2e: next build took ${(buildMs / 1000).toFixed(1)} s`)
-    // Every reconnect of both browsers comes from 127.0.0.1; keep the per-IP limit out of the way.
-    app = await startAppServer({ MAX_ASSET_BYTES: String(MAX_ASSET_BYTES), MAX_CONNECTIONS_PER_MINUTE: '100000' })
-    browser = await launchChromium()
+    ;({ app, browser } = await startSuite({ MAX_ASSET_BYTES: String(MAX_ASSET_BYTES) }))
     alice = await join('Alice')
     bob = await join('Bob')
   }, 900_000)

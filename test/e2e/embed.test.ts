@@ -10,18 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core'
 import { newRoomId } from '../../lib/roomId'
 import { TokenSigner } from '../../server/http/tokens'
-import {
-  type AppServer,
-  drawRectangle,
-  ensureProductionBuild,
-  hasChromium,
-  hasShape,
-  launchChromium,
-  screenshotPages,
-  shapeIds,
-  startAppServer,
-  waitForEditor,
-} from './harness'
+import { type AppServer, drawRectangle, hasChromium, hasShape, screenshotPages, shapeIds, startSuite, waitForEditor } from './harness'
 
 const AUTH_SECRET = 'e2e-embed-secret-0123456789abcdef'
 
@@ -68,10 +57,7 @@ describe.skipIf(!hasChromium)('share and embed', () => {
       })
 
   beforeAll(async () => {
-    const buildMs = ensureProductionBuild()
-    if (buildMs) console.log(`e2e: next build took ${(buildMs / 1000).toFixed(1)} s`)
-    app = await startAppServer({ AUTH_SECRET, MAX_CONNECTIONS_PER_MINUTE: '100000' })
-    browser = await launchChromium()
+    ;({ app, browser } = await startSuite({ AUTH_SECRET }))
     ownerContext = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     await ownerContext.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.origin })
     owner = await ownerContext.newPage()

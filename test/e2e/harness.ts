@@ -112,6 +112,18 @@ export async function startAppServer(env: Record<string, string> = {}): Promise<
   return app
 }
 
+/**
+ * What a suite starts with: a current production build, the app server and Chromium.
+ * Every browser connects from 127.0.0.1, so the per-address connection limit is lifted
+ * unless `env` says otherwise.
+ */
+export async function startSuite(env: Record<string, string> = {}): Promise<{ app: AppServer; browser: Browser }> {
+  const buildMs = ensureProductionBuild()
+  if (buildMs) console.log(`e2e: next build took ${(buildMs / 1000).toFixed(1)} s`)
+  const app = await startAppServer({ MAX_CONNECTIONS_PER_MINUTE: '100000', ...env })
+  return { app, browser: await launchChromium() }
+}
+
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,

@@ -191,13 +191,13 @@ describe('links', () => {
 
   test('[S66] only /embed/* pages may be framed by other sites (EMBED_ORIGINS); everything else frame-ancestors self', async () => {
     const s = await server({ EMBED_ORIGINS: 'https://wiki.example https://lms.example' })
-    expect((await api(s, '/embed/some-room')).headers.get('content-security-policy')).toBe(
-      'frame-ancestors https://wiki.example https://lms.example',
-    )
-    expect((await api(s, '/b/some-room')).headers.get('content-security-policy')).toBe("frame-ancestors 'self'")
-    expect((await api(s, '/healthz')).headers.get('content-security-policy')).toBe("frame-ancestors 'self'")
+    const framing = async (t: TestServer, p: string) =>
+      /(?:^|; )frame-ancestors ([^;]+)/.exec((await api(t, p)).headers.get('content-security-policy') ?? '')?.[1]
+    expect(await framing(s, '/embed/some-room')).toBe('https://wiki.example https://lms.example')
+    expect(await framing(s, '/b/some-room')).toBe("'self'")
+    expect(await framing(s, '/healthz')).toBe("'self'")
     const open = await server()
-    expect((await api(open, '/embed/v/abc')).headers.get('content-security-policy')).toBe('frame-ancestors *')
+    expect(await framing(open, '/embed/v/abc')).toBe('*')
   })
 
   test('[S67] without AUTH_SECRET a secret is made once under DATA_DIR, so links survive restarts; npm run token mints working links', async () => {
