@@ -1,11 +1,16 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
+// better-sqlite3 13 segfaults on Node 20: fail with the way out instead.
+if (Number(process.versions.node.split('.')[0]) < 22) {
+  throw new Error(`the tests need Node.js 22 or 24 (this is ${process.version}): node scripts/withNode.mjs 24 npx vitest …`)
+}
+
 export default defineConfig({
   // The same `@/…` imports as the app (tsconfig paths), so components can be unit tested.
   resolve: { alias: { '@': fileURLToPath(new URL('.', import.meta.url)) } },
   test: {
-    include: ['{server,lib,components,test}/**/*.test.{ts,tsx}'],
+    include: ['{server,lib,components,scripts,test}/**/*.test.{ts,tsx}'],
     exclude: ['node_modules/**', '.next/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -1,11 +1,17 @@
 /**
  * `npm run token -- --room <id> --mode view|edit [--ttl 7d]`: prints a link with a signed
- * token, for the same secret the server uses (AUTH_SECRET, or the one kept in DATA_DIR).
+ * token, for the same secret the server uses (AUTH_SECRET, or the one kept in DATA_DIR),
+ * on the server's address (PUBLIC_URL, else localhost and PORT).
+ *
+ * It never makes a secret: one made here, in a DATA_DIR that is not the server's, would
+ * sign links the server refuses.
  */
+import fs from 'node:fs'
+import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { roomIdProblem } from '../lib/roomId'
 import { resolveAuthSecret } from '../server/http/authSecret'
-import { loadConfig } from '../server/config'
+import { loadConfig, sqliteFile } from '../server/config'
 import { ConfigError } from '../server/errors'
 import { parseDuration, TokenSigner } from '../server/http/tokens'
 
@@ -37,6 +43,16 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) fail(err.message)
   throw err
+}
+if (!config.AUTH_SECRET && !fs.existsSync(path.join(path.resolve(config.DATA_DIR), 'auth-secret'))) {
+  const where = `DATA_DIR=${config.DATA_DIR} (${path.resolve(config.DATA_DIR)})`
+  console.error(
+    fs.existsSync(sqliteFile(config))
+      ? `token: ${where} holds the server's boards but no auth-secret, so the server signs links with AUTH_SECRET: run this with the same AUTH_SECRET`
+      : `token: ${where} holds no auth-secret and no sketchroom.db: it is not the server's data directory, and a secret made here would sign ` +
+          "links the server refuses. Set DATA_DIR to the server's, or AUTH_SECRET to its secret",
+  )
+  process.exit(1)
 }
 const signer = new TokenSigner(resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR))
 const token = signer.sign({ roomId: values.room, mode: values.mode, expiresAt })

@@ -95,7 +95,7 @@ async function start(
   )
   const { store, replicator } = backends
   let syncServer: SyncServer | null = null
-  const metrics = createMetrics(() => syncServer)
+  const metrics = createMetrics(() => syncServer, { bus: replicator ? () => replicator.stats : undefined })
   const secret = resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR)
   const sync = new SyncServer({
     store,

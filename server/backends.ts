@@ -8,6 +8,8 @@
 import type { Logger } from 'pino'
 import type { Bus } from './bus/Bus'
 import { type Config, sqliteFile } from './config'
+import { releaseVersion } from './release'
+import type { MigrationReport } from './storage/dataFormat'
 import { PostgresStore } from './storage/PostgresStore'
 import { RedisBus } from './bus/RedisBus'
 import { Replicator } from './bus/Replicator'
@@ -34,6 +36,12 @@ export interface Backends {
 export async function openBackends(config: Config, log: Logger, given: { store?: Store; bus?: Bus } = {}): Promise<Backends> {
   let store: Store
   let storeKind: Backends['kind']['store']
+  const release = releaseVersion()
+  const onMigrated = (report: MigrationReport) =>
+    log.warn(
+      report,
+      `migrated ${report.location} from data format ${report.from} to ${report.to}; the data as it was is kept in ${report.backup}`,
+    )
   if (given.store) {
     store = given.store
     storeKind = 'given'
@@ -44,6 +52,8 @@ export async function openBackends(config: Config, log: Logger, given: { store?:
       poolSize: config.DATABASE_POOL_SIZE,
       timeoutMs: config.DATABASE_TIMEOUT_MS,
       onIdleError: (err) => log.warn({ err: err.message }, 'PostgreSQL connection lost; the pool reconnects on next use'),
+      release,
+      onMigrated,
     })
     try {
       await pg.migrate()
@@ -59,6 +69,8 @@ export async function openBackends(config: Config, log: Logger, given: { store?:
     store = new SqliteStore({
       file: sqliteFile(config),
       onCheckpointError: (err) => log.error({ err }, 'the SQLite checkpoint worker failed; the WAL grows until restart'),
+      release,
+      onMigrated,
     })
     storeKind = 'sqlite'
   }

@@ -21,6 +21,11 @@ export { type RunningServer, type StartOptions, startServer } from './app'
 
 /** Runs the server as a process: reads env, starts, stops cleanly on SIGTERM/SIGINT. */
 export async function cli(argv: string[]): Promise<void> {
+  // better-sqlite3 13 segfaults on Node 20: say so instead.
+  if (Number(process.versions.node.split('.')[0]) < 22) {
+    console.error(`sketchroom: Node.js 22 or 24 is needed; this is ${process.version}`)
+    process.exit(1)
+  }
   const syncOnly = argv.includes('--sync-only')
   const dev = argv.includes('--dev')
   let config: Config

@@ -32,6 +32,7 @@ const LAYERS: Array<{ layer: string; may: string[]; io?: boolean }> = [
   { layer: 'server/main.ts', may: ['server'] },
   { layer: 'server/config.ts', may: ['server/errors.ts', 'server/storage/schemaName.ts'] },
   { layer: 'server/errors.ts', may: ['lib'] },
+  { layer: 'server/release.ts', may: [] },
   { layer: 'server/logging.ts', may: [], io: false },
   { layer: 'components', may: ['lib', 'components'] },
   { layer: 'app', may: ['lib', 'components', 'app'] },

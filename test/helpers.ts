@@ -3,6 +3,7 @@
  * clients, raw WebSocket clients, and polling waits.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -10,14 +11,43 @@ import path from 'node:path'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import pino from 'pino'
-import { afterEach } from 'vitest'
+import { afterAll, afterEach } from 'vitest'
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { type Config, loadConfig } from '../server/config'
 import { type RunningServer, type StartOptions, startServer } from '../server/app'
+import { PostgresStore } from '../server/storage/PostgresStore'
 
 export const ROOT = path.resolve(import.meta.dirname, '..')
+
+/** The real PostgreSQL of this machine (or CI). */
+export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+/**
+ * Fresh PostgreSQL schema names for one test file, each dropped (with everything in it)
+ * after the file's tests. `keep(name)` adds a schema made by the code under test.
+ */
+export function postgresSchemas(prefix: string) {
+  const made: string[] = []
+  afterAll(async () => {
+    for (const schema of made) {
+      const store = new PostgresStore({ url: DATABASE_URL, schema })
+      await store.dropSchema()
+      await store.close()
+    }
+  })
+  return {
+    next(): string {
+      const schema = `${prefix}_${randomBytes(6).toString('hex')}`
+      made.push(schema)
+      return schema
+    },
+    keep(schema: string): void {
+      made.push(schema)
+    },
+  }
+}
 
 export function tempDir(prefix = 'sketchroom-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))

@@ -2,6 +2,28 @@ import type http from 'node:http'
 import client from 'prom-client'
 import type { SyncServer } from '../sync/SyncServer'
 
+/**
+ * What the bus Replicator counts (its `ReplicatorStats`), for an instance that shares rooms
+ * with others. Read when scraped.
+ */
+export interface BusCounters {
+  /** Messages this instance published (updates, awareness, anti-entropy). */
+  published: number
+  /** Messages received from other instances. */
+  received: number
+  /** Heals: updates sent to a peer that anti-entropy found behind. */
+  repairsSent: number
+  /** Heals: catch-ups from the shared store that brought something the bus had lost. */
+  storeCatchUps: number
+  /** Cursors of other instances' clients removed because they stopped refreshing. */
+  expiredAwareness: number
+}
+
+/** Counters beyond the sync server's own, each present only when something counts them. */
+export interface MetricsSources {
+  bus?: () => BusCounters
+}
+
 export interface Metrics {
   registry: client.Registry
   observeAppendSeconds: (seconds: number) => void
@@ -11,22 +33,26 @@ export interface Metrics {
 
 /**
  * A Prometheus registry for one server. Counters read the server's plain Stats when
- * scraped, so the hot path never calls into prom-client.
+ * scraped, so the hot path never calls into prom-client. No series carries a room: a
+ * room id is its edit capability, and per-room series would be unbounded anyway.
+ *
+ * @example
+ * const metrics = createMetrics(() => syncServer, { bus: () => replicator.stats })
  */
-export function createMetrics(getServer: () => SyncServer | null): Metrics {
+export function createMetrics(getServer: () => SyncServer | null, sources: MetricsSources = {}): Metrics {
   const registry = new client.Registry()
   client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 })
 
-  const stat = (name: string, help: string, read: (s: SyncServer) => number, type: 'counter' | 'gauge') => {
+  const series = <T>(source: () => T | null, name: string, help: string, read: (s: T) => number, type: 'counter' | 'gauge') => {
     const Metric = type === 'counter' ? client.Counter : client.Gauge
     new Metric({
       name,
       help,
       registers: [registry],
       collect(this: client.Counter | client.Gauge) {
-        const server = getServer()
-        if (!server) return
-        const value = read(server)
+        const from = source()
+        if (from === null) return
+        const value = read(from)
         if (this instanceof client.Counter) {
           this.reset()
           this.inc(value)
@@ -34,6 +60,8 @@ export function createMetrics(getServer: () => SyncServer | null): Metrics {
       },
     })
   }
+  const stat = (name: string, help: string, read: (s: SyncServer) => number, type: 'counter' | 'gauge') =>
+    series(getServer, name, help, read, type)
   stat('sketchroom_rooms', 'Rooms loaded in memory', (s) => s.rooms.size, 'gauge')
   stat('sketchroom_connections', 'Open WebSocket connections', (s) => s.connectionCount, 'gauge')
   stat('sketchroom_connections_opened_total', 'WebSocket connections accepted', (s) => s.stats.connectionsOpened, 'counter')
@@ -56,6 +84,33 @@ export function createMetrics(getServer: () => SyncServer | null): Metrics {
   stat('sketchroom_rooms_unsaved', 'Rooms holding changes the store has not taken yet', (s) => s.storeMonitor.failingRooms, 'gauge')
   stat('sketchroom_inflight_bytes', 'Bytes of messages being received and handled', (s) => s.inflight.inUse, 'gauge')
   stat('sketchroom_inflight_waits_total', 'Messages that waited for room in MAX_INFLIGHT_BYTES', (s) => s.inflight.waited, 'counter')
+
+  const { bus } = sources
+  if (bus) {
+    series(bus, 'sketchroom_bus_messages_out_total', 'Messages published to other instances', (b) => b.published, 'counter')
+    series(bus, 'sketchroom_bus_messages_in_total', 'Messages received from other instances', (b) => b.received, 'counter')
+    series(
+      bus,
+      'sketchroom_bus_heals_sent_total',
+      'Updates sent to an instance that anti-entropy found behind',
+      (b) => b.repairsSent,
+      'counter',
+    )
+    series(
+      bus,
+      'sketchroom_bus_store_heals_total',
+      'Catch-ups from the shared store that brought updates the bus had lost',
+      (b) => b.storeCatchUps,
+      'counter',
+    )
+    series(
+      bus,
+      'sketchroom_bus_expired_cursors_total',
+      "Cursors of other instances' clients removed after they stopped refreshing",
+      (b) => b.expiredAwareness,
+      'counter',
+    )
+  }
 
   const append = new client.Histogram({
     name: 'sketchroom_store_append_seconds',

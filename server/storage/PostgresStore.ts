@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import pg from 'pg'
 import * as Y from 'yjs'
+import { compactTimestamp, DATA_FORMAT, DataFormatError, type MigrationReport } from './dataFormat'
 import { isSchemaName } from './schemaName'
 import type { SharedStore, StoredRoom } from './Store'
 
@@ -20,6 +21,10 @@ export interface PostgresStoreOptions {
   timeoutMs?: number
   /** Told about errors on idle pooled connections (the database went away between queries). */
   onIdleError?: (err: Error) => void
+  /** The release opening the schema, kept in it so an older release can name it when it refuses. */
+  release?: string
+  /** Told when `migrate` found an older data format and migrated it (after a backup). */
+  onMigrated?: (report: MigrationReport) => void
 }
 
 const SCHEMA_FILE = new URL('./schema.sql', import.meta.url)
@@ -53,8 +58,12 @@ export class PostgresStore implements SharedStore {
    */
   private readonly cursors = new Map<string, { seq: number }>()
   private closed = false
+  private readonly release: string | undefined
+  private readonly onMigrated: ((report: MigrationReport) => void) | undefined
 
   constructor(options: PostgresStoreOptions) {
+    this.release = options.release
+    this.onMigrated = options.onMigrated
     this.schema = options.schema ?? 'public'
     if (!isSchemaName(this.schema)) {
       throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(this.schema)}: use lower-case letters, digits and _`)
@@ -74,24 +83,72 @@ export class PostgresStore implements SharedStore {
     this.updates = `"${this.schema}".sketchroom_updates`
   }
 
-  /** Creates the schema and tables if missing. Safe to run from several instances at once. */
+  /**
+   * Creates the schema and tables if missing, and brings older data to `DATA_FORMAT` (kept
+   * in `sketchroom_meta`); throws `DataFormatError`, changing nothing, for data of a newer
+   * release. One transaction, so a failure leaves the data as it was. Safe to run from
+   * several instances at once: they take turns, and the first migrates.
+   */
   async migrate(): Promise<void> {
     const ddl = fs.readFileSync(SCHEMA_FILE, 'utf8')
     const client = await this.pool.connect()
+    let report: MigrationReport | null = null
     try {
       await client.query('BEGIN')
       // Concurrent CREATE ... IF NOT EXISTS can still collide in the catalog; take turns.
       await client.query("SELECT pg_advisory_xact_lock(hashtext('sketchroom:migrate'))")
+      const found = await this.dataFormat(client)
+      if (found.format > DATA_FORMAT)
+        throw new DataFormatError(`PostgreSQL schema "${this.schema}"`, found.format, found.release, this.release)
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`)
       await client.query(`SET LOCAL search_path TO "${this.schema}"`)
+      let backup: string | null = null
+      if (found.format < DATA_FORMAT && found.hasData) {
+        // Older data is copied first, inside the schema, so a release rolled back finds its tables.
+        const suffix = `before_format_${DATA_FORMAT}_${compactTimestamp().toLowerCase()}`
+        const copies = []
+        for (const table of ['sketchroom_rooms', 'sketchroom_updates']) {
+          await client.query(`CREATE TABLE ${table}_${suffix} AS TABLE ${table}`)
+          copies.push(`${table}_${suffix}`)
+        }
+        backup = `tables ${copies.join(', ')} in schema "${this.schema}"`
+      }
+      // Format 1 is the first versioned layout: from 0 (a release before versioning) the
+      // idempotent DDL adds what is missing. Later formats add their steps here.
       await client.query(ddl)
+      await client.query(`INSERT INTO sketchroom_meta (key, value) VALUES ('format', $1) ON CONFLICT (key) DO UPDATE SET value = $1`, [
+        String(DATA_FORMAT),
+      ])
+      if (this.release) {
+        await client.query(`INSERT INTO sketchroom_meta (key, value) VALUES ('release', $1) ON CONFLICT (key) DO UPDATE SET value = $1`, [
+          this.release,
+        ])
+      }
       await client.query('COMMIT')
+      if (found.format < DATA_FORMAT && found.hasData) {
+        report = { location: `PostgreSQL schema "${this.schema}"`, from: found.format, to: DATA_FORMAT, backup }
+      }
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined)
       throw err
     } finally {
       client.release()
     }
+    if (report) this.onMigrated?.(report)
+  }
+
+  /** The schema's data format (0: tables of a release before versioning, or none yet) and last release. */
+  private async dataFormat(client: pg.PoolClient): Promise<{ format: number; release: string | null; hasData: boolean }> {
+    const tables = await client.query<{ meta: string | null; updates: string | null }>(
+      `SELECT to_regclass($1) AS meta, to_regclass($2) AS updates`,
+      [`"${this.schema}".sketchroom_meta`, `"${this.schema}".sketchroom_updates`],
+    )
+    const { meta, updates } = tables.rows[0]!
+    const hasData = updates !== null
+    if (meta === null) return { format: 0, release: null, hasData }
+    const { rows } = await client.query<{ key: string; value: string }>(`SELECT key, value FROM "${this.schema}".sketchroom_meta`)
+    const value = (key: string) => rows.find((r) => r.key === key)?.value ?? null
+    return { format: Number(value('format') ?? 0), release: value('release'), hasData }
   }
 
   async load(roomId: string): Promise<StoredRoom | null> {

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import * as Y from 'yjs'
+import { compactTimestamp, DATA_FORMAT, DataFormatError, type MigrationReport } from './dataFormat'
 import type { Store, StoredRoom } from './Store'
 
 export interface SqliteStoreOptions {
@@ -15,7 +16,37 @@ export interface SqliteStoreOptions {
    * restart, so this deserves a loud log line.
    */
   onCheckpointError?: (err: Error) => void
+  /** The release opening the file, kept in it so an older release can name it when it refuses. */
+  release?: string
+  /** Told when the file was in an older data format and has been migrated (after a backup). */
+  onMigrated?: (report: MigrationReport) => void
 }
+
+/**
+ * Steps from one data format to the next, each run in the transaction that sets
+ * `user_version` to its `to`. Format 1 is the first versioned layout; releases before
+ * versioning wrote its `room_log` already, so from 0 the step only adds what is missing.
+ */
+const MIGRATIONS: Array<{ to: number; up: (db: Database.Database) => void }> = [
+  {
+    to: 1,
+    up: (db) =>
+      db.exec(`
+        -- One b-tree keyed by (room, seq): an append touches one leaf page, where a rowid
+        -- table plus an index plus AUTOINCREMENT's counter touched three or four.
+        CREATE TABLE IF NOT EXISTS room_log (
+          room TEXT    NOT NULL,
+          seq  INTEGER NOT NULL,
+          data BLOB    NOT NULL,
+          PRIMARY KEY (room, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS sketchroom_meta (
+          key   TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        ) WITHOUT ROWID;
+      `),
+  },
+]
 
 /**
  * The embedded default store: one SQLite file in WAL mode.
@@ -36,11 +67,18 @@ export class SqliteStore implements Store {
   private readonly replace: (roomId: string, state: Uint8Array) => void
   /** Next log position per room this process has touched (one process writes a SQLite file). */
   private readonly nextSeq = new Map<string, number>()
-  private readonly checkpointer: Worker | null
+  private readonly checkpointer: Checkpointer | null
 
   constructor(private readonly options: SqliteStoreOptions) {
     fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true })
     this.db = new Database(options.file)
+    try {
+      // First, so a file of a newer release is refused before anything (even its journal mode) changes.
+      prepareFormat(this.db, path.resolve(options.file), options)
+    } catch (err) {
+      this.db.close()
+      throw err
+    }
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = NORMAL')
     // A checkpoint that lets the WAL start over also trims the file back to this size.
@@ -55,16 +93,6 @@ export class SqliteStore implements Store {
     } else {
       this.checkpointer = null
     }
-    // One b-tree keyed by (room, seq): an append touches one leaf page, where a rowid table
-    // plus an index plus AUTOINCREMENT's counter touched three or four.
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS room_log (
-        room TEXT    NOT NULL,
-        seq  INTEGER NOT NULL,
-        data BLOB    NOT NULL,
-        PRIMARY KEY (room, seq)
-      ) WITHOUT ROWID;
-    `)
     this.insert = this.db.prepare('INSERT INTO room_log (room, seq, data) VALUES (?, ?, ?)')
     this.select = this.db.prepare('SELECT seq, data FROM room_log WHERE room = ? ORDER BY seq')
     this.lastSeq = this.db.prepare('SELECT max(seq) AS seq FROM room_log WHERE room = ?')
@@ -107,7 +135,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.checkpointer?.terminate()
+    await this.checkpointer?.stop()
     if (this.db.open) {
       // Fold the WAL into the database file, so a stopped server leaves one tidy file. On a
       // full disk that cannot happen; the WAL is folded in on the next start instead.
@@ -121,27 +149,98 @@ export class SqliteStore implements Store {
   }
 }
 
-/** A worker thread that checkpoints the WAL of `file` every `intervalMs`. */
-function startCheckpointer(file: string, intervalMs: number, onError: ((err: Error) => void) | undefined): Worker {
+/**
+ * Brings the file to `DATA_FORMAT`: a new file gets the tables; an older format is copied
+ * to `pre-migration/` beside it (a consistent copy, `VACUUM INTO`) and migrated in one
+ * transaction; a newer one is refused before anything is written.
+ */
+function prepareFormat(db: Database.Database, file: string, options: SqliteStoreOptions): void {
+  const found = db.pragma('user_version', { simple: true }) as number
+  const meta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sketchroom_meta'").get()
+    ? db.prepare<[string], { value: string }>('SELECT value FROM sketchroom_meta WHERE key = ?')
+    : null
+  if (found > DATA_FORMAT) throw new DataFormatError(file, found, meta?.get('release')?.value ?? null, options.release)
+  if (found < DATA_FORMAT) {
+    const tables = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get()!.n
+    let backup: string | null = null
+    if (tables > 0) {
+      backup = path.join(path.dirname(file), 'pre-migration', `${path.basename(file)}.format-${found}.${compactTimestamp()}`)
+      fs.mkdirSync(path.dirname(backup), { recursive: true })
+      db.prepare('VACUUM INTO ?').run(backup)
+    }
+    db.transaction(() => {
+      for (const step of MIGRATIONS.filter((m) => m.to > found)) {
+        step.up(db)
+        db.pragma(`user_version = ${step.to}`)
+      }
+    })()
+    // A file made just now was not migrated: nothing was there to migrate.
+    if (backup) options.onMigrated?.({ location: file, from: found, to: DATA_FORMAT, backup })
+  }
+  if (options.release) db.prepare("INSERT OR REPLACE INTO sketchroom_meta (key, value) VALUES ('release', ?)").run(options.release)
+}
+
+/** The data format of a SQLite file, read from its header (`user_version`) without opening it. */
+export function sqliteDataFormat(file: string): number {
+  const header = Buffer.alloc(64)
+  const fd = fs.openSync(file, 'r')
+  try {
+    if (fs.readSync(fd, header, 0, 64, 0) < 64 || header.toString('latin1', 0, 15) !== 'SQLite format 3') {
+      throw new Error(`${file} is not an SQLite database`)
+    }
+  } finally {
+    fs.closeSync(fd)
+  }
+  return header.readUInt32BE(60)
+}
+
+interface Checkpointer {
+  /** Asks the worker to close its connection and waits until it has exited. */
+  stop(): Promise<void>
+}
+
+/**
+ * A worker thread that checkpoints the WAL of `file` every `intervalMs`.
+ *
+ * It is stopped by a message, not `worker.terminate()`: a worker torn down while it loads
+ * the native module, or with statements of its own still alive, aborts the whole process
+ * (better-sqlite3 on Node 22 and 24), and a clean stop also closes its connection.
+ */
+function startCheckpointer(file: string, intervalMs: number, onError: ((err: Error) => void) | undefined): Checkpointer {
   const modulePath = createRequire(import.meta.url).resolve('better-sqlite3')
   const worker = new Worker(
     `
-    const { workerData } = require('node:worker_threads')
+    const { workerData, parentPort } = require('node:worker_threads')
     const Database = require(workerData.modulePath)
     const db = new Database(workerData.file)
     db.pragma('busy_timeout = 1000')
-    setInterval(() => {
+    const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)')
+    const timer = setInterval(() => {
       try {
         // PASSIVE never blocks the writer; it copies what it can and lets the WAL restart.
-        db.pragma('wal_checkpoint(PASSIVE)')
+        checkpoint.run()
       } catch {
         // Busy now; the next round catches up.
       }
     }, workerData.intervalMs)
+    parentPort.once('message', () => {
+      clearInterval(timer)
+      db.close()
+      parentPort.close()
+    })
     `,
     { eval: true, workerData: { file, modulePath, intervalMs } },
   )
   worker.on('error', (err) => onError?.(err))
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
   worker.unref()
-  return worker
+  return {
+    async stop() {
+      worker.ref()
+      worker.postMessage('stop')
+      // A worker stuck in a checkpoint (a disk that hangs) must not hold up shutdown for ever.
+      const timeout = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 5000).unref())
+      if ((await Promise.race([exited, timeout])) === 'late') await worker.terminate()
+    },
+  }
 }

@@ -1,5 +1,13 @@
--- sketchroom's PostgreSQL schema. `npm run migrate` applies it, and every sync instance
--- applies it on start (it is idempotent), inside the schema named by DATABASE_SCHEMA.
+-- sketchroom's PostgreSQL schema, data format 1 (server/storage/dataFormat.ts).
+-- `npm run migrate` applies it, and every sync instance applies it on start (it is
+-- idempotent), inside the schema named by DATABASE_SCHEMA.
+
+-- What the data is: `format` (the data format number) and `release` (the sketchroom
+-- release that last migrated the schema). A release refuses a format newer than its own.
+CREATE TABLE IF NOT EXISTS sketchroom_meta (
+  key   text PRIMARY KEY,
+  value text NOT NULL
+);
 
 -- One row per room: the sequence number of its newest log entry. Appends take this row's
 -- lock until they commit, so a room's entries commit in sequence order and an instance
