@@ -43,6 +43,8 @@ export const CloseCode = {
   Unauthorized: 4401,
   Forbidden: 4403,
   LimitReached: 4413,
+  /** The board was deleted (it is in the trash): final, nothing to retry. */
+  Gone: 4410,
   RateLimited: 4429,
 } as const
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
@@ -56,6 +58,12 @@ export function isFinalCloseCode(code: number): boolean {
 export interface BoardStatus {
   /** `paused`: the server cannot store changes right now; they stay in the browser until it can. */
   saving: 'ok' | 'paused'
+}
+
+/** A Status message about something that happened to the board (for clients that asked). */
+export interface BoardEvent {
+  /** Someone restored an earlier version: `by` is their self-chosen name, if they gave one. */
+  restored: { by: string | null; versionCreatedAt: number }
 }
 
 /** The sync URL's query parameter through which a client asks for Status messages. */

@@ -11,8 +11,9 @@ import { WebSocketServer } from 'ws'
 import { BoardRules } from './board/BoardRules'
 import type { Bus } from './bus/Bus'
 import { openBackends } from './backends'
-import { type Config, connectionBurst, maxPayload, syncLimits, uploadLimits } from './config'
+import { type Config, connectionBurst, maxPayload, syncLimits, uploadLimits, versionPolicy } from './config'
 import { handleAccessApi } from './http/accessApi'
+import { handleHistoryApi } from './http/historyApi'
 import { type AddressRules, clientAddress, describeOriginRule, originAllowed, requestOrigin } from './http/addresses'
 import { createAssetHandler } from './http/assets'
 import { resolveAuthSecret } from './http/authSecret'
@@ -97,6 +98,7 @@ async function start(
   let syncServer: SyncServer | null = null
   const metrics = createMetrics(() => syncServer, { bus: replicator ? () => replicator.stats : undefined })
   const secret = resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR)
+  const boardRules = new BoardRules({ maxRecordBytes: config.MAX_RECORD_BYTES })
   const sync = new SyncServer({
     store,
     log,
@@ -108,7 +110,8 @@ async function start(
     flushIntervalMs: config.FLUSH_INTERVAL_MS,
     unloadDelayMs: options.unloadDelayMs,
     observeAppendSeconds: metrics.observeAppendSeconds,
-    rules: new BoardRules({ maxRecordBytes: config.MAX_RECORD_BYTES }),
+    rules: boardRules,
+    versions: versionPolicy(config),
     limits: syncLimits(config),
     // Absent for one instance: the single-process path pays nothing for replication.
     replicate: replicator ?? undefined,
@@ -137,7 +140,10 @@ async function start(
     opened.push(() => next?.close())
   }
 
-  const api: MaybeHandler[] = [(req, res) => handleAccessApi(req, res, { signer, originOf: (r) => requestOrigin(r, rules) })]
+  const api: MaybeHandler[] = [
+    (req, res) => handleAccessApi(req, res, { signer, originOf: (r) => requestOrigin(r, rules) }),
+    (req, res) => handleHistoryApi(req, res, { signer, sync, catalog: store.catalog, rules: boardRules }),
+  ]
   if (options.assets ?? options.app) {
     api.push(
       createAssetHandler({

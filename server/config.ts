@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from './errors'
+import { parseRetention } from './room/retention'
 import { SCHEMA_NAME_PATTERN } from './storage/schemaName'
 
 const MiB = 1024 * 1024
@@ -77,6 +78,26 @@ const schema = z.object({
   HANDSHAKE_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
   MAX_PENDING_MS: int(10, 3_600_000).default(5_000),
   MAX_OFFENCES: int(0).default(10),
+  /** A board gets a version once it has changed and then been quiet this long. */
+  VERSION_AFTER_QUIET_MS: int(100, 86_400_000).default(60_000),
+  /** And at least this often while people keep editing. */
+  VERSION_EVERY_MS: int(1000, 86_400_000).default(600_000),
+  /** Which versions are kept: every one for the first duration, one an hour until the second, then one a day (named versions always). */
+  VERSION_RETENTION: z
+    .string()
+    .trim()
+    .default('24h,30d')
+    .transform((v, ctx) => {
+      const parsed = parseRetention(v)
+      if (!parsed)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be two durations like 24h,30d (every version for the first, hourly until the second)',
+        })
+      return parsed ?? { keepAllMs: 0, hourlyForMs: 0 }
+    }),
+  /** Bytes of stored versions one board may keep; past it the oldest unnamed ones go. */
+  VERSION_BYTES_PER_BOARD: int(1024).default(256 * MiB),
   /** How deep values and shared types in a board may nest: far below any browser's stack. */
   MAX_NESTING_DEPTH: int(8, 10_000).default(100),
   /** New Yjs client ids (browser sessions) one update may bring. */
@@ -207,6 +228,16 @@ export function uploadLimits(config: Config) {
     concurrentPerAddress: config.MAX_CONCURRENT_UPLOADS_PER_ADDRESS,
     concurrentTotal: config.MAX_CONCURRENT_UPLOADS,
     minBytesPerSecond: config.MIN_UPLOAD_BYTES_PER_SECOND,
+  }
+}
+
+/** When boards' versions are taken and how long they are kept, from the config. */
+export function versionPolicy(config: Config) {
+  return {
+    afterQuietMs: config.VERSION_AFTER_QUIET_MS,
+    everyMs: config.VERSION_EVERY_MS,
+    ...config.VERSION_RETENTION,
+    maxBytes: config.VERSION_BYTES_PER_BOARD,
   }
 }
 

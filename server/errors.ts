@@ -5,6 +5,7 @@ export const SyncErrorReason = {
   malformed: CloseCode.Malformed,
   limit: CloseCode.LimitReached,
   storeFailed: CloseCode.InternalError,
+  gone: CloseCode.Gone,
 } as const
 export type SyncErrorReason = keyof typeof SyncErrorReason
 
@@ -20,6 +21,11 @@ export class SyncError extends Error {
     super(message, options)
     this.closeCode = SyncErrorReason[reason]
   }
+}
+
+/** A history request that cannot be met as asked (no such version of the board). */
+export class HistoryError extends Error {
+  override readonly name = 'HistoryError'
 }
 
 /** Thrown at start-up for an invalid setting; the message names the variable. */

@@ -49,6 +49,12 @@ export class BoardRules {
     return new BoardWatcher(doc, this)
   }
 
+  /** Whether `value` is a record of a type tldraw syncs (document scope): what a board's history shows. */
+  isDocumentRecord(value: unknown): boolean {
+    const typeName = (value as { typeName?: unknown } | null)?.typeName
+    return typeof typeName === 'string' && this.documentTypes.has(typeName)
+  }
+
   /** Why a record value is not acceptable under `key`, or null when it is. */
   recordProblem(key: string, value: unknown, before: unknown): string | null {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'record is not an object'

@@ -12,8 +12,9 @@ interface KeyValueChange {
 
 /** Collects violations in one document as transactions apply; reverts them on request. */
 export class BoardWatcher {
-  private readonly records: YKeyValue<unknown>
-  private readonly meta: Y.Map<unknown>
+  /** The board's records (the one YKeyValue of this document: a second would repeat its cleanup). */
+  readonly records: YKeyValue<unknown>
+  readonly meta: Y.Map<unknown>
   private violations: Violation[] = []
 
   constructor(

@@ -7,7 +7,7 @@
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import { AuthType, type BoardStatus, MessageType, SyncType } from '../../lib/protocol'
+import { AuthType, type BoardEvent, type BoardStatus, MessageType, SyncType } from '../../lib/protocol'
 import { SyncError } from '../errors'
 
 /** One client's entry in an awareness update, kept as raw bytes so relaying never re-encodes. */
@@ -159,7 +159,7 @@ export function encodeAwarenessRemoval(clientId: number, clock: number): Uint8Ar
 export const KEEPALIVE_FRAME: Uint8Array = encodeAwareness([])
 
 /** sketchroom's Status message (see lib/protocol.ts): only for clients that asked. */
-export function encodeStatus(status: BoardStatus): Uint8Array {
+export function encodeStatus(status: BoardStatus | BoardEvent): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, MessageType.Status)
   encoding.writeVarString(encoder, JSON.stringify(status))

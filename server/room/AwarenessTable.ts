@@ -2,7 +2,8 @@ import type { Logger } from 'pino'
 import { PRESENCE_FIELD, USER_FIELD } from '../../lib/presence'
 import type { BoardRules } from '../board/BoardRules'
 import { SyncError } from '../errors'
-import { type AwarenessEntry, encodeAwareness, encodeAwarenessRemoval } from '../protocol/messages'
+import { encodeAwarenessPayload } from '../protocol/busMessages'
+import { type AwarenessEntry, encodeAwareness, encodeAwarenessRemoval, parseAwarenessUpdate } from '../protocol/messages'
 import type { Peer } from './Peer'
 
 interface ClientState {
@@ -57,6 +58,8 @@ export class AwarenessTable {
   private readonly owned = new Map<Peer, number>()
   private frameCache: Uint8Array | null = null
   private forgottenAt = 0
+  /** Names read out of states, by the state's bytes (a new state is a new key). */
+  private readonly names = new WeakMap<Uint8Array, string | null>()
 
   constructor(private readonly options: AwarenessTableOptions) {}
 
@@ -136,6 +139,28 @@ export class AwarenessTable {
     for (const state of this.clients.values()) if (state.bytes) entries.push(state.bytes)
     if (entries.length === 0) return null
     return (this.frameCache = encodeAwareness(entries))
+  }
+
+  /**
+   * The self-chosen name `peer` shows in its awareness (`user.name`), for a version's list
+   * of editors; null when it shows none.
+   */
+  nameOf(peer: Peer): string | null {
+    const clientId = this.owned.get(peer)
+    const bytes = clientId === undefined ? null : this.clients.get(clientId)?.bytes
+    if (!bytes) return null
+    const cached = this.names.get(bytes)
+    if (cached !== undefined) return cached
+    let name: string | null = null
+    try {
+      const entry = parseAwarenessUpdate(encodeAwarenessPayload([bytes]))[0]!
+      const user = (JSON.parse(entry.state()) as { user?: { name?: unknown } } | null)?.user
+      if (typeof user?.name === 'string' && user.name.trim()) name = user.name.trim().slice(0, 100)
+    } catch {
+      name = null
+    }
+    this.names.set(bytes, name)
+    return name
   }
 
   /** Client ids the table holds, gone ones included (for tests and metrics). */

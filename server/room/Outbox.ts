@@ -1,9 +1,8 @@
 import type { Logger } from 'pino'
-import * as Y from 'yjs'
 import { SyncError } from '../errors'
-import { type FanOutCodec, fanOut } from '../protocol/fanOut'
-import { encodeAwareness, encodeUpdate } from '../protocol/messages'
+import { sendAwareness, sendUpdates } from './broadcast'
 import type { Store } from '../storage/Store'
+import type { QueuedAwareness } from './broadcast'
 import type { Peer } from './Peer'
 import type { StoreMonitor } from './StoreMonitor'
 import type { LogSize, Relay } from './UpdateIntake'
@@ -11,11 +10,6 @@ import type { LogSize, Relay } from './UpdateIntake'
 interface QueuedUpdate extends Relay {
   /** Came from another instance, which stored it already. */
   remote: boolean
-}
-
-interface QueuedAwareness {
-  bytes: Uint8Array
-  from: Peer | null
 }
 
 export interface OutboxOptions {
@@ -47,21 +41,6 @@ export interface OutboxOptions {
   /** Retry delays while the store fails: the first and the longest (default 250 ms, 5 s). */
   retryMs?: { first: number; max: number }
 }
-
-/** Updates merge into one Yjs update per frame. */
-const updateCodec: FanOutCodec<Uint8Array> = {
-  leaf: (items) => (items.length === 1 ? items[0]! : Y.mergeUpdates(items)),
-  combine: (a, b) => Y.mergeUpdates([a, b]),
-  frame: encodeUpdate,
-}
-
-const sendFrame = (peer: Peer, frame: Uint8Array) => void peer.send(frame)
-
-/**
- * Rooms up to this size get each update as its own frame; bigger ones get merged frames.
- * Measured: Y.mergeUpdates of two shape updates takes ~22 µs, a send ~1.5 µs.
- */
-const MERGE_UPDATES_ABOVE_PEERS = 16
 
 /** What the sender of an update the store refused is told. */
 export const UNSAVED_REASON = 'the server could not save your last change; it is kept in your browser and sent again when you reconnect'
@@ -155,7 +134,10 @@ export class Outbox implements LogSize {
     this.updates = []
     this.awareness = new Map()
     this.afterStored = []
-    if (awareness.size > 0) this.sendAwareness(awareness)
+    if (awareness.size > 0) {
+      const local = sendAwareness(this.options.peers, awareness.values())
+      if (local.length > 0) this.options.onAwarenessSent?.(local)
+    }
     return this.enqueue(() => this.storeAndSend(updates, afterStored))
   }
 
@@ -224,7 +206,7 @@ export class Outbox implements LogSize {
   /** Sends stored updates to the room and hands the local ones to replication. */
   private send(updates: QueuedUpdate[]): void {
     if (updates.length === 0) return
-    this.sendUpdates(updates)
+    sendUpdates(this.options.peers, updates)
     const local = updates.filter((u) => !u.remote).map((u) => u.update)
     if (local.length > 0) this.options.onStored?.(local)
   }
@@ -290,45 +272,6 @@ export class Outbox implements LogSize {
     this.options.onResumed()
     this.reply(replies)
     return true
-  }
-
-  /**
-   * In a room of a few peers, updates go out as they came, one frame each: a peer's frames
-   * of one turn leave in one write anyway (see WriteBatch), and merging two updates costs
-   * about as much as a dozen sends. In a big room the merge tree keeps a flush to a few
-   * frames per peer.
-   */
-  private sendUpdates(updates: QueuedUpdate[]): void {
-    const peers = this.options.peers
-    if (updates.length === 1 || peers.size <= MERGE_UPDATES_ABOVE_PEERS) {
-      const frames = updates.map((u) => encodeUpdate(u.update))
-      for (const peer of peers) {
-        for (let i = 0; i < updates.length; i++) if (updates[i]!.from !== peer) peer.send(frames[i]!)
-      }
-      return
-    }
-    const outgoing = updates.map((u) => ({ from: u.from, item: u.update }))
-    fanOut(outgoing, peers, updateCodec as FanOutCodec<unknown>, sendFrame)
-  }
-
-  /**
-   * One frame with every changed awareness entry, to every peer. A sender's own entry rides
-   * along in a frame it gets anyway, and y-protocols ignores a client's own state at the
-   * same clock, so that costs bytes, never a send; a peer that sent everything in the batch
-   * gets nothing. (Updates, which Yjs would apply again, never go back to their sender.)
-   */
-  private sendAwareness(pending: Map<number, QueuedAwareness>): void {
-    const entries: Uint8Array[] = []
-    const local: Uint8Array[] = []
-    let onlySender: Peer | null | undefined
-    for (const p of pending.values()) {
-      entries.push(p.bytes)
-      if (p.from !== null) local.push(p.bytes)
-      onlySender = onlySender === undefined || onlySender === p.from ? p.from : null
-    }
-    const frame = encodeAwareness(entries)
-    for (const peer of this.options.peers) if (peer !== onlySender) peer.send(frame)
-    if (local.length > 0) this.options.onAwarenessSent?.(local)
   }
 
   /** Replaces the stored log by one snapshot of the document, now. Throws if the store does. */

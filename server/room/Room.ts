@@ -1,54 +1,17 @@
-import type { Logger } from 'pino'
 import type * as Y from 'yjs'
 import { CloseCode } from '../../lib/protocol'
-import type { BoardRules } from '../board/BoardRules'
 import { SyncError } from '../errors'
 import { type AwarenessEntry, encodePermissionDenied, encodeStatus, parseMessage } from '../protocol/messages'
 import { checkUpdateV1 } from '../protocol/updates'
-import type { Store } from '../storage/Store'
 import { AwarenessTable } from './AwarenessTable'
+import { BoardHistory, type HistoryHost } from './BoardHistory'
 import { Outbox, UNSAVED_REASON } from './Outbox'
 import type { Peer } from './Peer'
 import { RoomDocument } from './RoomDocument'
-import type { StoreMonitor } from './StoreMonitor'
-import { type IntakeLimits, TooManyRefused, UpdateIntake } from './UpdateIntake'
+import type { RoomOptions } from './types'
+import { TooManyRefused, UpdateIntake } from './UpdateIntake'
 
-export interface RoomLimits extends IntakeLimits {
-  /** Largest awareness state (one client's entry). */
-  maxAwarenessBytes: number
-  /** Connections per room; the next joiner is closed with 4413. */
-  maxConnections: number
-}
-
-/** Hears a room's local changes so other instances can get them (the Bus). */
-export interface RoomReplication {
-  /** Local updates, once stored. */
-  updatesStored(room: Room, updates: Uint8Array[]): void
-  /** Local awareness entries, as relayed. */
-  awarenessChanged(room: Room, entries: Uint8Array[]): void
-}
-
-export interface RoomOptions {
-  store: Store
-  /** This room's logger: every line already says which room, by its tag, never its id. */
-  log: Logger
-  /** What logs call this room (see sync/roomTags.ts): its id is a capability. */
-  tag: string
-  /** Asks for `room.flush()` to be called: the FlushScheduler decides when. */
-  requestFlush(room: Room): void
-  /** Compact the stored log into one snapshot once it holds this many bytes or entries. */
-  compactAfterBytes: number
-  compactAfterEntries: number
-  observeAppendSeconds?: (seconds: number) => void
-  replicate?: RoomReplication
-  /** tldraw's rules for `records` and `meta`; without them the room relays any Yjs content. */
-  rules?: BoardRules
-  limits: RoomLimits
-  /** Hears of store failures and recoveries, for health and metrics. */
-  monitor?: StoreMonitor
-  /** Retry delays while the store refuses appends (default 250 ms doubling to 5 s). */
-  storeRetryMs?: { first: number; max: number }
-}
+export type { RoomLimits, RoomOptions, RoomReplication } from './types'
 
 /**
  * loading → ready → unloading → closed, and ready ⇄ paused while the store refuses
@@ -82,6 +45,8 @@ export class Room {
   private readonly intake: UpdateIntake
   private readonly awareness: AwarenessTable
   private readonly outbox: Outbox
+  /** Versions and restores; absent for rooms without a version policy (tests, plain Yjs rooms). */
+  readonly history: BoardHistory | null
 
   readonly tag: string
 
@@ -121,6 +86,20 @@ export class Room {
         sender.close(CloseCode.Malformed, 'malformed message: update depends on changes that were never sent')
       },
     })
+    this.history = options.versions
+      ? new BoardHistory({
+          roomId: id,
+          catalog: options.store.catalog,
+          policy: options.versions,
+          log,
+          host: {
+            snapshot: () =>
+              this.roomState === 'paused' || !this.outbox.idle ? null : { state: this.document.encodedState(), ...this.document.summary() },
+            settle: () => this.settle(),
+            applyLocal: (change) => this.applyLocal(change),
+          },
+        })
+      : null
     this.awareness = new AwarenessTable({
       maxAwarenessBytes: limits.maxAwarenessBytes,
       rules,
@@ -153,10 +132,17 @@ export class Room {
 
   /** Reads the room from the store. Throws (and the room must be discarded) if it cannot. */
   async load(): Promise<void> {
-    const stored = await this.options.store.load(this.id)
+    const { store, log } = this.options
+    const board = await store.catalog.board(this.id)
+    if (board?.deletedAt != null) throw new SyncError('gone', 'this board was deleted')
+    const stored = await store.load(this.id)
     if (stored) {
       this.document.loadStored(stored.update)
       this.outbox.loaded(stored.entries, stored.bytes)
+      // Only a board that exists is noted: visiting a mistyped link stores nothing.
+      store.catalog
+        .noteBoard(this.id, { openedAt: Date.now() })
+        .catch((err: unknown) => log.warn({ err }, 'could not note that the board was opened'))
     }
     this.roomState = 'ready'
   }
@@ -264,7 +250,24 @@ export class Room {
       if (err instanceof TooManyRefused && err.relay) this.queue(err.relay)
       throw err
     }
+    if (relay) {
+      this.queue(relay)
+      this.history?.changed(this.awareness.nameOf(peer))
+    }
+  }
+
+  /** The server's own change to the board (a restore): checked, stored and sent like anyone's. */
+  private applyLocal(change: Parameters<HistoryHost['applyLocal']>[0]): void {
+    if (this.roomState !== 'ready') throw new SyncError('storeFailed', PAUSED_REASON)
+    const watcher = this.document.watcher
+    if (!watcher) throw new SyncError('malformed', 'this room holds no board')
+    const relay = this.intake.applyLocal(() => change(watcher.records, watcher.meta))
     if (relay) this.queue(relay)
+  }
+
+  /** Tells everyone who asked for Status messages that a version was restored. */
+  announceRestore(by: string | null, versionCreatedAt: number): void {
+    this.announce({ restored: { by, versionCreatedAt } })
   }
 
   private queue(relay: NonNullable<ReturnType<UpdateIntake['apply']>>): void {
@@ -345,6 +348,8 @@ export class Room {
     const wasPaused = this.roomState === 'paused'
     this.roomState = 'unloading'
     await this.outbox.flush()
+    // The last person left: a version of what they did, before the log is compacted.
+    if (!this.outbox.paused) await this.history?.finish()
     if (this.outbox.paused && !(await this.outbox.retryNow())) {
       if (!options.force) {
         this.roomState = 'paused'

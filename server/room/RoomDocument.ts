@@ -2,7 +2,9 @@ import * as Y from 'yjs'
 import type { BoardRules } from '../board/BoardRules'
 import type { BoardWatcher } from '../board/BoardWatcher'
 import { RecordsGuard } from '../board/RecordsGuard'
+import { META_KEY, TITLE_KEY } from '../../lib/board'
 import { CORRECTION, LOADING } from '../board/origins'
+import { readBoard } from '../board/readBoard'
 import { SyncError } from '../errors'
 import { encodeSyncStep1, encodeSyncStep2 } from '../protocol/messages'
 import { isEmptyStateVector, transactionChanged, transactionChangedFor } from '../protocol/updates'
@@ -125,6 +127,22 @@ export class RoomDocument {
     }
     if (tooDeep.length > 0) Y.transact(doc, (tr) => tooDeep.forEach((item) => item.delete(tr)), CORRECTION)
     return tooDeep.length
+  }
+
+  /** The board's title and number of shapes (a dormant document is read without waking it). */
+  summary(): { shapes: number; title: string } {
+    if (!this.liveDoc) {
+      const { records, title } = readBoard(this.dormantState!)
+      let shapes = 0
+      for (const value of records.values()) if ((value as { typeName?: unknown } | null)?.typeName === 'shape') shapes++
+      return { shapes, title }
+    }
+    let shapes = 0
+    for (const entry of this.boardWatcher?.records.map.values() ?? []) {
+      if ((entry as { val?: { typeName?: unknown } }).val?.typeName === 'shape') shapes++
+    }
+    const title = this.liveDoc.getMap(META_KEY).get(TITLE_KEY)
+    return { shapes, title: typeof title === 'string' ? title : '' }
   }
 
   /** An update another instance stored and checked: applied as is. */

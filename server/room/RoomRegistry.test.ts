@@ -12,13 +12,16 @@ const log = pino({ level: 'silent' })
 /** A MemoryStore whose loads wait until the test lets them go. */
 class GatedStore extends MemoryStore {
   loads = 0
+  private opened = false
   private gates: Array<() => void> = []
   override async load(roomId: string): Promise<StoredRoom | null> {
     this.loads++
-    await new Promise<void>((resolve) => this.gates.push(resolve))
+    if (!this.opened) await new Promise<void>((resolve) => this.gates.push(resolve))
     return super.load(roomId)
   }
+  /** Lets every load through, those waiting and those to come. */
   open(): void {
+    this.opened = true
     for (const gate of this.gates.splice(0)) gate()
   }
 }

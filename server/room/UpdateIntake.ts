@@ -147,6 +147,34 @@ export class UpdateIntake {
   }
 
   /**
+   * Applies the server's own change (a restore) as one transaction: checked by the board
+   * rules like anyone's, and returned as what to store and send to everyone.
+   */
+  applyLocal(change: (doc: Y.Doc) => void): Relay | null {
+    const { document } = this.options
+    const doc = document.doc
+    const changesBefore = document.changes
+    let beforeState = new Map<number, number>()
+    Y.transact(
+      doc,
+      (tr) => {
+        beforeState = tr.beforeState
+        change(doc)
+      },
+      SERVER_CHANGE,
+      true,
+    )
+    const watcher = document.watcher
+    const violations = watcher?.take() ?? []
+    if (violations.length > 0) {
+      watcher!.revert(violations)
+      this.options.logger.warn({ violations: violations.length }, 'reverted invalid records of a restore')
+    }
+    if (document.changes === changesBefore) return null
+    return { update: Y.encodeStateAsUpdate(doc, Y.encodeStateVector(beforeState)), from: null }
+  }
+
+  /**
    * Every browser tab that edits a board brings a Yjs client id, and Yjs's own bookkeeping
    * costs time per client id on every change: an update may bring only a few new ones, and
    * a board only so many in all, or one update could make every later change slow.
@@ -223,6 +251,9 @@ export class UpdateIntake {
     this.held = null
   }
 }
+
+/** Transaction origin of the server's own changes (restores): checked by the board rules like any. */
+const SERVER_CHANGE = Symbol('sketchroom-server-change')
 
 /**
  * The sender passed its allowance of refused changes. What it did change validly still

@@ -1,7 +1,7 @@
-import { MemoryStore, type MemoryStoreData } from './MemoryStore'
+import { MemoryStore, memoryStoreData } from './MemoryStore'
 import { storeContract } from './Store.contract'
 
 storeContract('memory', async () => {
-  const data: MemoryStoreData = new Map()
+  const data = memoryStoreData()
   return { store: new MemoryStore(data), reopen: async () => new MemoryStore(data) }
 })

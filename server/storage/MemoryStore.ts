@@ -1,8 +1,14 @@
 import * as Y from 'yjs'
-import type { Store, StoredRoom } from './Store'
+import { MemoryCatalog, type MemoryCatalogData, memoryCatalogData } from './memoryCatalog'
+import type { BoardCatalog, Store, StoredRoom } from './Store'
 
-/** What a MemoryStore keeps: each room's log. Hand the same one to a new store to "reopen". */
-export type MemoryStoreData = Map<string, Uint8Array[]>
+/** What a MemoryStore keeps: each room's log, and the catalog. Hand the same one to a new store to "reopen". */
+export interface MemoryStoreData {
+  logs: Map<string, Uint8Array[]>
+  catalog: MemoryCatalogData
+}
+
+export const memoryStoreData = (): MemoryStoreData => ({ logs: new Map(), catalog: memoryCatalogData() })
 
 /**
  * A Store in this process's memory: the contract's semantics without a disk, for tests
@@ -10,19 +16,22 @@ export type MemoryStoreData = Map<string, Uint8Array[]>
  * Nothing survives the process.
  *
  * @example
- * const data: MemoryStoreData = new Map()
+ * const data = memoryStoreData()
  * const store = new MemoryStore(data)
  * await store.append('room1', update)
  * await new MemoryStore(data).load('room1') // the same log
  */
 export class MemoryStore implements Store {
   private closed = false
+  readonly catalog: BoardCatalog
 
-  constructor(readonly data: MemoryStoreData = new Map()) {}
+  constructor(readonly data: MemoryStoreData = memoryStoreData()) {
+    this.catalog = new MemoryCatalog(data.catalog, (roomId) => data.logs.delete(roomId))
+  }
 
   async load(roomId: string): Promise<StoredRoom | null> {
     this.check()
-    const log = this.data.get(roomId)
+    const log = this.data.logs.get(roomId)
     if (!log || log.length === 0) return null
     let bytes = 0
     for (const entry of log) bytes += entry.length
@@ -33,14 +42,14 @@ export class MemoryStore implements Store {
     this.check()
     // A copy: the caller may reuse its buffer, as it may with a real store.
     const entry = update.slice()
-    const log = this.data.get(roomId)
+    const log = this.data.logs.get(roomId)
     if (log) log.push(entry)
-    else this.data.set(roomId, [entry])
+    else this.data.logs.set(roomId, [entry])
   }
 
   async compact(roomId: string, state: Uint8Array): Promise<void> {
     this.check()
-    this.data.set(roomId, [state.slice()])
+    this.data.logs.set(roomId, [state.slice()])
   }
 
   async close(): Promise<void> {

@@ -90,8 +90,8 @@ describe('data format (sketchroom_meta)', () => {
       [schema],
     )
     expect(copies.map((r) => r.table_name)).toEqual([
-      expect.stringMatching(/^sketchroom_rooms_before_format_1_\d{8}t\d{6}z$/),
-      expect.stringMatching(/^sketchroom_updates_before_format_1_\d{8}t\d{6}z$/),
+      expect.stringMatching(new RegExp(`^sketchroom_rooms_before_format_${DATA_FORMAT}_\\d{8}t\\d{6}z$`)),
+      expect.stringMatching(new RegExp(`^sketchroom_updates_before_format_${DATA_FORMAT}_\\d{8}t\\d{6}z$`)),
     ])
     expect(report.backup).toContain(copies[1]!.table_name as string)
     expect(await query(`SELECT count(*)::int AS n FROM "${schema}".${copies[1]!.table_name as string}`)).toEqual([{ n: 1 }])

@@ -4,7 +4,8 @@ import pg from 'pg'
 import * as Y from 'yjs'
 import { compactTimestamp, DATA_FORMAT, DataFormatError, type MigrationReport } from './dataFormat'
 import { isSchemaName } from './schemaName'
-import type { SharedStore, StoredRoom } from './Store'
+import { PostgresCatalog } from './postgresCatalog'
+import type { BoardCatalog, SharedStore, StoredRoom } from './Store'
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:5432/db` */
@@ -48,6 +49,7 @@ const SCHEMA_FILE = new URL('./schema.sql', import.meta.url)
 export class PostgresStore implements SharedStore {
   /** Marks the log entries this store appended, so `catchUp` can skip them. */
   readonly origin = randomBytes(8).toString('hex')
+  readonly catalog: BoardCatalog
   private readonly pool: pg.Pool
   private readonly schema: string
   private readonly rooms: string
@@ -81,6 +83,7 @@ export class PostgresStore implements SharedStore {
     this.pool.on('error', (err) => options.onIdleError?.(err))
     this.rooms = `"${this.schema}".sketchroom_rooms`
     this.updates = `"${this.schema}".sketchroom_updates`
+    this.catalog = new PostgresCatalog(this.pool, `"${this.schema}"`)
   }
 
   /**
@@ -107,15 +110,25 @@ export class PostgresStore implements SharedStore {
         // Older data is copied first, inside the schema, so a release rolled back finds its tables.
         const suffix = `before_format_${DATA_FORMAT}_${compactTimestamp().toLowerCase()}`
         const copies = []
-        for (const table of ['sketchroom_rooms', 'sketchroom_updates']) {
+        for (const table of ['sketchroom_rooms', 'sketchroom_updates', 'sketchroom_boards', 'sketchroom_versions']) {
+          // Each format's tables: a table a later format adds is not there to copy yet.
+          const exists = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [table])
+          if (exists.rows[0]!.t === null) continue
           await client.query(`CREATE TABLE ${table}_${suffix} AS TABLE ${table}`)
           copies.push(`${table}_${suffix}`)
         }
         backup = `tables ${copies.join(', ')} in schema "${this.schema}"`
       }
       // Format 1 is the first versioned layout: from 0 (a release before versioning) the
-      // idempotent DDL adds what is missing. Later formats add their steps here.
+      // idempotent DDL adds what is missing; format 2 adds the catalog and versions, and
+      // every board already stored gets its catalog row.
       await client.query(ddl)
+      if (found.format < 2 && found.hasData) {
+        await client.query(
+          'INSERT INTO sketchroom_boards (room, created_at) SELECT room, $1 FROM sketchroom_rooms ON CONFLICT (room) DO NOTHING',
+          [Date.now()],
+        )
+      }
       await client.query(`INSERT INTO sketchroom_meta (key, value) VALUES ('format', $1) ON CONFLICT (key) DO UPDATE SET value = $1`, [
         String(DATA_FORMAT),
       ])

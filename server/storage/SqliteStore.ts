@@ -5,7 +5,8 @@ import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import * as Y from 'yjs'
 import { compactTimestamp, DATA_FORMAT, DataFormatError, type MigrationReport } from './dataFormat'
-import type { Store, StoredRoom } from './Store'
+import { SqliteCatalog, SQLITE_CATALOG_DDL } from './sqliteCatalog'
+import type { BoardCatalog, Store, StoredRoom } from './Store'
 
 export interface SqliteStoreOptions {
   file: string
@@ -46,6 +47,14 @@ const MIGRATIONS: Array<{ to: number; up: (db: Database.Database) => void }> = [
         ) WITHOUT ROWID;
       `),
   },
+  {
+    // The board catalog and versions; every board already stored gets its catalog row.
+    to: 2,
+    up: (db) => {
+      db.exec(SQLITE_CATALOG_DDL)
+      db.prepare('INSERT OR IGNORE INTO boards (room, created_at) SELECT DISTINCT room, ? FROM room_log').run(Date.now())
+    },
+  },
 ]
 
 /**
@@ -68,6 +77,7 @@ export class SqliteStore implements Store {
   /** Next log position per room this process has touched (one process writes a SQLite file). */
   private readonly nextSeq = new Map<string, number>()
   private readonly checkpointer: Checkpointer | null
+  readonly catalog: BoardCatalog
 
   constructor(private readonly options: SqliteStoreOptions) {
     fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true })
@@ -97,6 +107,10 @@ export class SqliteStore implements Store {
     this.select = this.db.prepare('SELECT seq, data FROM room_log WHERE room = ? ORDER BY seq')
     this.lastSeq = this.db.prepare('SELECT max(seq) AS seq FROM room_log WHERE room = ?')
     const remove = this.db.prepare('DELETE FROM room_log WHERE room = ?')
+    this.catalog = new SqliteCatalog(this.db, (roomId) => {
+      remove.run(roomId)
+      this.nextSeq.delete(roomId)
+    })
     this.replace = this.db.transaction((roomId: string, state: Uint8Array) => {
       remove.run(roomId)
       this.insert.run(roomId, 0, state)

@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
+import { catalogContract } from './Catalog.contract'
 import type { SharedStore, Store } from './Store'
 
 function update(doc: Y.Doc, change: (doc: Y.Doc) => void): Uint8Array {
@@ -13,6 +14,7 @@ function update(doc: Y.Doc, change: (doc: Y.Doc) => void): Uint8Array {
 }
 
 export function storeContract(name: string, open: () => Promise<{ store: Store; reopen: () => Promise<Store> }>): void {
+  catalogContract(name, open)
   describe(`Store contract: ${name}`, () => {
     test('a room never written loads as null', async () => {
       const { store } = await open()

@@ -15,6 +15,8 @@ export interface Store {
   close(): Promise<void>
   /** Drops any per-room bookkeeping once the room is unloaded (optional). */
   forget?(roomId: string): void
+  /** Boards beyond their log: the catalog and the versions. */
+  readonly catalog: BoardCatalog
 }
 
 export interface StoredRoom {
@@ -44,4 +46,91 @@ export interface SharedStore extends Store {
   catchUp(roomId: string): Promise<Uint8Array | null>
   /** Forgets how far the room was read (it was unloaded); the next load starts afresh. */
   forget(roomId: string): void
+}
+
+/** What the catalog keeps about a board, beside its update log (ms since epoch throughout). */
+export interface BoardInfo {
+  roomId: string
+  /** When the board was first stored (its first real change). */
+  createdAt: number
+  /** The last change the catalog heard of (written with versions and at unload, so it may lag). */
+  changedAt: number | null
+  /** When someone last opened it. */
+  openedAt: number | null
+  title: string
+  shapes: number
+  /** Size of the encoded document, as last measured. */
+  bytes: number
+  /** In the trash since; null when it is not. */
+  deletedAt: number | null
+  /** Bumped to revoke every link token of the board (the room id itself stays). */
+  linkGeneration: number
+}
+
+export type BoardPatch = Partial<Pick<BoardInfo, 'changedAt' | 'openedAt' | 'title' | 'shapes' | 'bytes'>>
+
+/** Why a version was taken. */
+export type VersionReason = 'quiet' | 'periodic' | 'left' | 'before-restore' | 'named' | 'restored'
+
+/** One version of a board, without its content. */
+export interface VersionInfo {
+  /** Sortable: newer versions have greater ids. */
+  id: string
+  createdAt: number
+  reason: VersionReason
+  /** Set for named versions, which retention keeps for ever. */
+  name: string | null
+  shapes: number
+  /** Size of the whole document at that version. */
+  bytes: number
+  /** Bytes this version takes in the store (a diff against a keyframe, or a keyframe). */
+  storedBytes: number
+  /** Self-chosen names of the people who edited since the previous version (not identities). */
+  editors: string[]
+}
+
+export interface NewVersion {
+  createdAt: number
+  reason: VersionReason
+  name: string | null
+  shapes: number
+  editors: string[]
+  /** The whole document, encoded. */
+  state: Uint8Array
+}
+
+/**
+ * Boards beyond their update log: a catalog row per board (for listing, the trash and
+ * link revocation) and the versions of each board. Every Store keeps one; the contract
+ * suite runs on each (`Store.contract.ts`).
+ *
+ * @example
+ * await store.catalog.addVersion('abc', { createdAt: Date.now(), reason: 'quiet', name: null, shapes: 3, editors: ['Ada'], state })
+ * const [newest] = await store.catalog.versions('abc')
+ * const state = await store.catalog.versionState('abc', newest.id)
+ */
+export interface BoardCatalog {
+  board(roomId: string): Promise<BoardInfo | null>
+  /** Every board in the catalog, the trash included, newest change first. */
+  boards(): Promise<BoardInfo[]>
+  /** Creates the board's row if missing, and sets what `patch` says. */
+  noteBoard(roomId: string, patch: BoardPatch): Promise<void>
+  /** Moves the board to the trash (`at`) or out of it (null). */
+  setDeleted(roomId: string, at: number | null): Promise<void>
+  /** The next link generation (every token minted before it stops working). */
+  bumpLinkGeneration(roomId: string): Promise<number>
+  /** The board, its log, its versions: gone for good. */
+  purge(roomId: string): Promise<void>
+  /**
+   * Stores a version, unless the newest one has the same content (then returns null).
+   * Stored as a diff against a keyframe when that is small, so a version of a big board
+   * where one shape moved costs about that shape.
+   */
+  addVersion(roomId: string, version: NewVersion): Promise<VersionInfo | null>
+  /** Newest first. */
+  versions(roomId: string): Promise<VersionInfo[]>
+  /** The whole document at that version, encoded; null when there is no such version of that board. */
+  versionState(roomId: string, id: string): Promise<Uint8Array | null>
+  /** Deletes these versions (never the newest; keyframes others need stay, hidden). */
+  deleteVersions(roomId: string, ids: string[]): Promise<void>
 }

@@ -12,7 +12,7 @@
  * Changing what a store writes means: bump `DATA_FORMAT`, add the step to the store's
  * migrations, and add a fixture made by the old release to `test/fixtures/`.
  */
-export const DATA_FORMAT = 1
+export const DATA_FORMAT = 2
 
 /** Where a store's data lives, for messages: a file path or a PostgreSQL schema. */
 export type DataLocation = string

@@ -1,4 +1,4 @@
--- sketchroom's PostgreSQL schema, data format 1 (server/storage/dataFormat.ts).
+-- sketchroom's PostgreSQL schema, data format 2 (server/storage/dataFormat.ts).
 -- `npm run migrate` applies it, and every sync instance applies it on start (it is
 -- idempotent), inside the schema named by DATABASE_SCHEMA.
 
@@ -25,4 +25,36 @@ CREATE TABLE IF NOT EXISTS sketchroom_updates (
   origin text,
   data   bytea  NOT NULL,
   PRIMARY KEY (room, seq)
+);
+
+-- Data format 2: the board catalog (one row per stored board: listing, trash, link
+-- revocation) and the versions of each board. A version is a keyframe (base NULL: the
+-- whole document) or a diff against one; a keyframe deleted while others still need it
+-- stays, hidden.
+CREATE TABLE IF NOT EXISTS sketchroom_boards (
+  room            text    PRIMARY KEY,
+  created_at      bigint  NOT NULL,
+  changed_at      bigint,
+  opened_at       bigint,
+  title           text    NOT NULL DEFAULT '',
+  shapes          integer NOT NULL DEFAULT 0,
+  bytes           bigint  NOT NULL DEFAULT 0,
+  deleted_at      bigint,
+  link_generation integer NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS sketchroom_versions (
+  room       text    NOT NULL,
+  id         text    NOT NULL,
+  created_at bigint  NOT NULL,
+  reason     text    NOT NULL,
+  name       text,
+  shapes     integer NOT NULL,
+  bytes      bigint  NOT NULL,
+  editors    text    NOT NULL,
+  hash       text    NOT NULL,
+  base       text,
+  hidden     boolean NOT NULL DEFAULT false,
+  data       bytea   NOT NULL,
+  PRIMARY KEY (room, id)
 );

@@ -5,6 +5,7 @@ import { SyncError } from '../errors'
 import { Room, type RoomLimits, type RoomReplication } from '../room/Room'
 import { type RoomHandle, type RoomLifecycle, RoomRegistry } from '../room/RoomRegistry'
 import { StoreMonitor } from '../room/StoreMonitor'
+import type { VersionPolicy } from '../room/VersionKeeper'
 import type { Store } from '../storage/Store'
 import { Connection, type ConnectionLimits, type SyncSocket } from './Connection'
 import type { MeteredStream } from './FrameMeter'
@@ -40,6 +41,8 @@ export interface SyncServerOptions {
   tagRoom?: (roomId: string) => string
   /** Retry delays while the store refuses appends (default 250 ms doubling to 5 s). */
   storeRetryMs?: { first: number; max: number }
+  /** When boards' versions are taken and how long they are kept; without it, none are. */
+  versions?: VersionPolicy
 }
 
 export interface SyncLimits extends RoomLimits, Omit<ConnectionLimits, 'maxBufferedBytes'> {
@@ -120,6 +123,7 @@ export class SyncServer {
       limits: options.limits,
       monitor: this.storeMonitor,
       storeRetryMs: options.storeRetryMs,
+      versions: options.versions,
     }
     this.rooms = new RoomRegistry({
       create: (roomId) => {
@@ -210,6 +214,8 @@ export class SyncServer {
         },
         (err: unknown) => {
           held = null
+          // A board in the trash says so (final); anything else is worth a retry.
+          if (err instanceof SyncError) return conn.close(err.closeCode, err.message)
           log.error({ err, room: roomTag }, 'room failed to load')
           conn.close(CloseCode.InternalError, 'could not load this board; try again shortly')
         },
@@ -236,6 +242,23 @@ export class SyncServer {
           handle.release()
         }
       },
+    }
+  }
+
+  /**
+   * Runs `work` with the room loaded (loading it if needed), for requests that act on a
+   * board from outside a connection: its history API.
+   *
+   * @example
+   * const versions = await sync.withRoom(roomId, (room) => room.history!.name('Kick-off'))
+   */
+  async withRoom<T>(roomId: string, work: (room: Room) => Promise<T>): Promise<T> {
+    if (this.closing) throw new SyncError('storeFailed', 'the server is shutting down')
+    const handle = await this.rooms.acquire(roomId)
+    try {
+      return await work(handle.room)
+    } finally {
+      handle.release()
     }
   }
 

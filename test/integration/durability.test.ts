@@ -161,6 +161,7 @@ describe('durability', () => {
       append: (id, u) => (writes.push(id), inner.append(id, u)),
       compact: (id, st) => (writes.push(id), inner.compact(id, st)),
       close: () => inner.close(),
+      catalog: inner.catalog,
     }
     const s = await startTestServer({ DATA_DIR: dir }, { store })
     defer(() => s.close())

@@ -250,6 +250,7 @@ describe('rooms', () => {
       append: (id, u) => inner.append(id, u),
       compact: (id, s) => inner.compact(id, s),
       close: () => inner.close(),
+      catalog: inner.catalog,
     }
     const s = await server({ DATA_DIR: dir }, { store })
     const clients = Array.from({ length: 8 }, () => client(s, 'room-once'))

@@ -1,0 +1,112 @@
+import type { BoardCatalog, BoardInfo, BoardPatch, NewVersion, VersionInfo } from './Store'
+import { assembleVersion, contentHash, layoutVersion, newVersionId } from './versionLayout'
+
+interface StoredVersion extends VersionInfo {
+  hash: string
+  base: string | null
+  hidden: boolean
+  data: Uint8Array
+}
+
+/** What a MemoryCatalog keeps; hand the same one to a new store to "reopen". */
+export interface MemoryCatalogData {
+  boards: Map<string, BoardInfo>
+  versions: Map<string, StoredVersion[]>
+}
+
+export const memoryCatalogData = (): MemoryCatalogData => ({ boards: new Map(), versions: new Map() })
+
+/** The board catalog and versions in this process's memory, with the contract's semantics (for tests). */
+export class MemoryCatalog implements BoardCatalog {
+  constructor(
+    private readonly data: MemoryCatalogData,
+    /** Deletes the board's update log, for purge. */
+    private readonly deleteLog: (roomId: string) => void,
+  ) {}
+
+  private ensure(roomId: string, at = Date.now()): BoardInfo {
+    let board = this.data.boards.get(roomId)
+    if (!board) {
+      board = { roomId, createdAt: at, changedAt: null, openedAt: null, title: '', shapes: 0, bytes: 0, deletedAt: null, linkGeneration: 0 }
+      this.data.boards.set(roomId, board)
+    }
+    return board
+  }
+
+  async board(roomId: string): Promise<BoardInfo | null> {
+    const board = this.data.boards.get(roomId)
+    return board ? { ...board } : null
+  }
+
+  async boards(): Promise<BoardInfo[]> {
+    return [...this.data.boards.values()].map((b) => ({ ...b })).sort((a, b) => (b.changedAt ?? b.createdAt) - (a.changedAt ?? a.createdAt))
+  }
+
+  async noteBoard(roomId: string, patch: BoardPatch): Promise<void> {
+    const board = this.ensure(roomId)
+    for (const [key, value] of Object.entries(patch)) if (value !== undefined) Object.assign(board, { [key]: value })
+  }
+
+  async setDeleted(roomId: string, at: number | null): Promise<void> {
+    this.ensure(roomId).deletedAt = at
+  }
+
+  async bumpLinkGeneration(roomId: string): Promise<number> {
+    return ++this.ensure(roomId).linkGeneration
+  }
+
+  async purge(roomId: string): Promise<void> {
+    this.deleteLog(roomId)
+    this.data.boards.delete(roomId)
+    this.data.versions.delete(roomId)
+  }
+
+  async addVersion(roomId: string, version: NewVersion): Promise<VersionInfo | null> {
+    this.ensure(roomId, version.createdAt)
+    const list = this.data.versions.get(roomId) ?? []
+    this.data.versions.set(roomId, list)
+    const visible = list.filter((v) => !v.hidden)
+    const newest = visible[visible.length - 1]
+    const hash = contentHash(version.state)
+    if (newest?.hash === hash && version.name === null) return null
+    const keyframe = [...list].reverse().find((v) => v.base === null)
+    const { data, base } = layoutVersion(version.state, keyframe ? { id: keyframe.id, state: keyframe.data } : null)
+    let id = newVersionId(version.createdAt)
+    if (newest && id <= newest.id) id = newVersionId(Number.parseInt(newest.id.split('-')[0]!, 36) + 1)
+    const info: VersionInfo = { id, ...version, bytes: version.state.length, storedBytes: data.length }
+    delete (info as Partial<NewVersion>).state
+    list.push({ ...info, hash, base, hidden: false, data: data.slice() })
+    return info
+  }
+
+  async versions(roomId: string): Promise<VersionInfo[]> {
+    return (this.data.versions.get(roomId) ?? [])
+      .filter((v) => !v.hidden)
+      .map(({ hash: _h, base: _b, hidden: _x, data: _d, ...info }) => info)
+      .reverse()
+  }
+
+  async versionState(roomId: string, id: string): Promise<Uint8Array | null> {
+    const list = this.data.versions.get(roomId) ?? []
+    const version = list.find((v) => v.id === id)
+    if (!version) return null
+    const base = version.base ? list.find((v) => v.id === version.base) : undefined
+    return assembleVersion(version.data, base ? base.data : null)
+  }
+
+  async deleteVersions(roomId: string, ids: string[]): Promise<void> {
+    const list = this.data.versions.get(roomId)
+    if (!list) return
+    const newest = list.filter((v) => !v.hidden).at(-1)?.id
+    const doomed = new Set(ids.filter((id) => id !== newest))
+    const kept = list.filter((v) => !doomed.has(v.id))
+    const needed = new Set(kept.map((v) => v.base).filter((b): b is string => b !== null))
+    const next = list.filter((v) => !doomed.has(v.id) || needed.has(v.id)).map((v) => (doomed.has(v.id) ? { ...v, hidden: true } : v))
+    // Hidden keyframes nobody needs any more go too.
+    const stillNeeded = new Set(next.map((v) => v.base).filter((b): b is string => b !== null))
+    this.data.versions.set(
+      roomId,
+      next.filter((v) => !v.hidden || stillNeeded.has(v.id)),
+    )
+  }
+}
