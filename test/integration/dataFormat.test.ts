@@ -49,6 +49,17 @@ describe.each(fixtures)('a DATA_DIR made by an earlier release (%s)', (fixture) 
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ mode: 'view', expiresAt: null })
     for (const asset of expected.assets) expect(fs.existsSync(path.join(dataDir, 'assets', asset))).toBe(true)
+    // Stored versions (format 2 on) are listed as they were, and each one opens.
+    for (const board of expected.versions ?? []) {
+      const res = await fetch(`http://127.0.0.1:${s.port}/api/boards/${board.roomId}/versions`)
+      const { versions } = (await res.json()) as { versions: Array<{ id: string; reason: string; name?: string; shapes: number }> }
+      const listed = versions.map(({ id, reason, name, shapes }) => ({ id, reason, ...(name ? { name } : {}), shapes }))
+      for (const want of board.versions) expect(listed).toContainEqual(want)
+      for (const { id } of board.versions) {
+        const version = await fetch(`http://127.0.0.1:${s.port}/api/boards/${board.roomId}/versions/${id}`)
+        expect(version.status).toBe(200)
+      }
+    }
     await s.close()
 
     const file = path.join(dataDir, 'sketchroom.db')
