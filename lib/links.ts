@@ -26,6 +26,12 @@ export type BoardLink =
  */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,600}\.[A-Za-z0-9_-]{16,64}$/
 
+/** Why a link made before its board's "Reset links" no longer opens it (HTTP 410, close 4401). */
+export const LINK_RESET_MESSAGE = 'this link was reset by someone who can edit the board; ask them for a new one'
+
+/** Why a board in the trash does not open (HTTP 410, close 4410). */
+export const BOARD_DELETED_MESSAGE = 'this board was deleted'
+
 export function looksLikeToken(value: string): boolean {
   return TOKEN_PATTERN.test(value)
 }

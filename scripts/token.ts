@@ -4,14 +4,17 @@
  * on the server's address (PUBLIC_URL, else localhost and PORT).
  *
  * It never makes a secret: one made here, in a DATA_DIR that is not the server's, would
- * sign links the server refuses.
+ * sign links the server refuses. Links carry the board's current link generation (read
+ * from the store), so a link printed after "Reset links" works.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { roomIdProblem } from '../lib/roomId'
+import pino from 'pino'
+import { openStore } from '../server/backends'
 import { resolveAuthSecret } from '../server/http/authSecret'
-import { loadConfig, sqliteFile } from '../server/config'
+import { type Config, loadConfig, sqliteFile } from '../server/config'
 import { ConfigError } from '../server/errors'
 import { parseDuration, TokenSigner } from '../server/http/tokens'
 
@@ -37,7 +40,22 @@ if (values.ttl !== undefined) {
   if (ms === null) fail(`--ttl ${JSON.stringify(values.ttl)} is not a duration like 7d, 12h, 30m or 90s, of at most 3650d (ten years)`)
   expiresAt = Date.now() + ms
 }
-let config
+/** The board's link generation, from the server's store (0 for a board it has never stored). */
+async function linkGeneration(config: Config, roomId: string): Promise<number> {
+  if (!config.DATABASE_URL && !fs.existsSync(sqliteFile(config))) return 0
+  let opened: Awaited<ReturnType<typeof openStore>> | null = null
+  try {
+    opened = await openStore(config, pino({ level: 'silent' }))
+    return (await opened.store.catalog.board(roomId))?.linkGeneration ?? 0
+  } catch (err) {
+    console.error(`token: could not read the board's link generation from the store: ${err instanceof Error ? err.message : String(err)}`)
+    return process.exit(1)
+  } finally {
+    await opened?.store.close()
+  }
+}
+
+let config: Config
 try {
   config = loadConfig(process.env)
 } catch (err) {
@@ -55,7 +73,7 @@ if (!config.AUTH_SECRET && !fs.existsSync(path.join(path.resolve(config.DATA_DIR
   process.exit(1)
 }
 const signer = new TokenSigner(resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR))
-const token = signer.sign({ roomId: values.room, mode: values.mode, expiresAt })
+const token = signer.sign({ roomId: values.room, mode: values.mode, expiresAt, generation: await linkGeneration(config, values.room) })
 const origin = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`
 console.log(`${origin}/${values.mode === 'view' ? 'v' : 'e'}/${token}`)
 if (expiresAt !== null) console.error(`expires ${new Date(expiresAt).toISOString()}`)

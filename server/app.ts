@@ -14,6 +14,7 @@ import { openBackends } from './backends'
 import { type Config, connectionBurst, maxPayload, syncLimits, uploadLimits, versionPolicy } from './config'
 import { handleAccessApi } from './http/accessApi'
 import { handleHistoryApi } from './http/historyApi'
+import { BoardLinks } from './http/links'
 import { type AddressRules, clientAddress, describeOriginRule, originAllowed, requestOrigin } from './http/addresses'
 import { createAssetHandler } from './http/assets'
 import { resolveAuthSecret } from './http/authSecret'
@@ -127,6 +128,7 @@ async function start(
     allowedOrigins: config.ALLOWED_ORIGINS?.map((o) => new URL(o).origin),
   }
   const signer = new TokenSigner(secret)
+  const links = new BoardLinks(signer, store.catalog)
   const connections = new AddressLimiter({
     burst: connectionBurst(config),
     perMinute: config.MAX_CONNECTIONS_PER_MINUTE,
@@ -141,15 +143,25 @@ async function start(
   }
 
   const api: MaybeHandler[] = [
-    (req, res) => handleAccessApi(req, res, { signer, originOf: (r) => requestOrigin(r, rules) }),
-    (req, res) => handleHistoryApi(req, res, { signer, sync, catalog: store.catalog, rules: boardRules }),
+    (req, res) =>
+      handleAccessApi(req, res, {
+        links,
+        linksReset: (roomId) => {
+          sync
+            .boardChanged(roomId)
+            .catch((err: unknown) => log.warn({ err, room: sync.tagRoom(roomId) }, 'could not close the links of a reset board'))
+        },
+        originOf: (r) => requestOrigin(r, rules),
+        onError: (err) => log.error({ err }, 'link request failed'),
+      }),
+    (req, res) => handleHistoryApi(req, res, { links, sync, catalog: store.catalog, rules: boardRules }),
   ]
   if (options.assets ?? options.app) {
     api.push(
       createAssetHandler({
         dir: path.join(path.resolve(config.DATA_DIR), 'assets'),
         limits: uploadLimits(config),
-        verify: (token) => signer.verify(token),
+        verify: (token) => links.verify(token),
         address: (req) => clientAddress(req, rules),
         onError: (err) => log.error({ err }, 'asset request failed'),
       }),

@@ -34,46 +34,7 @@ export interface Backends {
  * const backends = await openBackends(loadConfig(process.env), log)
  */
 export async function openBackends(config: Config, log: Logger, given: { store?: Store; bus?: Bus } = {}): Promise<Backends> {
-  let store: Store
-  let storeKind: Backends['kind']['store']
-  const release = releaseVersion()
-  const onMigrated = (report: MigrationReport) =>
-    log.warn(
-      report,
-      `migrated ${report.location} from data format ${report.from} to ${report.to}; the data as it was is kept in ${report.backup}`,
-    )
-  if (given.store) {
-    store = given.store
-    storeKind = 'given'
-  } else if (config.DATABASE_URL) {
-    const pg = new PostgresStore({
-      url: config.DATABASE_URL,
-      schema: config.DATABASE_SCHEMA,
-      poolSize: config.DATABASE_POOL_SIZE,
-      timeoutMs: config.DATABASE_TIMEOUT_MS,
-      onIdleError: (err) => log.warn({ err: err.message }, 'PostgreSQL connection lost; the pool reconnects on next use'),
-      release,
-      onMigrated,
-    })
-    try {
-      await pg.migrate()
-    } catch (err) {
-      await pg.close()
-      throw new Error(`could not set up PostgreSQL (DATABASE_URL): ${err instanceof Error ? err.message : String(err)}`, {
-        cause: err,
-      })
-    }
-    store = pg
-    storeKind = 'postgres'
-  } else {
-    store = new SqliteStore({
-      file: sqliteFile(config),
-      onCheckpointError: (err) => log.error({ err }, 'the SQLite checkpoint worker failed; the WAL grows until restart'),
-      release,
-      onMigrated,
-    })
-    storeKind = 'sqlite'
-  }
+  const { store, kind: storeKind } = given.store ? { store: given.store, kind: 'given' as const } : await openStore(config, log)
 
   let bus: Bus | null = null
   let busKind: Backends['kind']['bus'] = 'none'
@@ -128,4 +89,46 @@ export async function openBackends(config: Config, log: Logger, given: { store?:
 
 function isShared(store: Store): store is SharedStore {
   return typeof (store as Partial<SharedStore>).catchUp === 'function'
+}
+
+/**
+ * Opens the store the configuration asks for (PostgreSQL with DATABASE_URL, else SQLite
+ * under DATA_DIR), migrating older data. For the server and for commands beside it.
+ */
+export async function openStore(config: Config, log: Logger): Promise<{ store: Store; kind: 'sqlite' | 'postgres' }> {
+  const release = releaseVersion()
+  const onMigrated = (report: MigrationReport) =>
+    log.warn(
+      report,
+      `migrated ${report.location} from data format ${report.from} to ${report.to}; the data as it was is kept in ${report.backup}`,
+    )
+  if (config.DATABASE_URL) {
+    const pg = new PostgresStore({
+      url: config.DATABASE_URL,
+      schema: config.DATABASE_SCHEMA,
+      poolSize: config.DATABASE_POOL_SIZE,
+      timeoutMs: config.DATABASE_TIMEOUT_MS,
+      onIdleError: (err) => log.warn({ err: err.message }, 'PostgreSQL connection lost; the pool reconnects on next use'),
+      release,
+      onMigrated,
+    })
+    try {
+      await pg.migrate()
+    } catch (err) {
+      await pg.close()
+      throw new Error(`could not set up PostgreSQL (DATABASE_URL): ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      })
+    }
+    return { store: pg, kind: 'postgres' }
+  }
+  return {
+    store: new SqliteStore({
+      file: sqliteFile(config),
+      onCheckpointError: (err) => log.error({ err }, 'the SQLite checkpoint worker failed; the WAL grows until restart'),
+      release,
+      onMigrated,
+    }),
+    kind: 'sqlite',
+  }
 }

@@ -6,6 +6,8 @@ export const SyncErrorReason = {
   limit: CloseCode.LimitReached,
   storeFailed: CloseCode.InternalError,
   gone: CloseCode.Gone,
+  /** The link was made before its board's links were reset. */
+  revoked: CloseCode.Unauthorized,
 } as const
 export type SyncErrorReason = keyof typeof SyncErrorReason
 

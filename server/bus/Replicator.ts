@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import * as Y from 'yjs'
 import {
   BUS_AWARENESS_QUERY,
+  BUS_BOARD_CHANGED,
   type BusMessageIn,
   encodeAwarenessPayload,
   encodeBusAwareness,
@@ -61,6 +62,9 @@ export interface ReplicatorStats {
   expiredAwareness: number
 }
 
+/** The bus topic of a room: every instance that has the room loaded listens to it. */
+const topicOf = (roomId: string) => `room:${roomId}`
+
 /**
  * Connects this instance's rooms to the other instances through a Bus: local updates
  * (once stored) and awareness go out, peers' come in and are relayed to local clients.
@@ -112,7 +116,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
   async loaded(room: Room): Promise<void> {
     const link: Link = {
       room,
-      topic: `room:${room.id}`,
+      topic: topicOf(room.id),
       changes: 0,
       digest: null,
       settledVector: new Map(),
@@ -158,6 +162,12 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     this.publish(link, encodeBusAwareness(entries))
   }
 
+  boardChanged(roomId: string): void {
+    // Whether or not the room is loaded here: the instances that have it are subscribed.
+    this.stats.published++
+    this.options.bus.publish(topicOf(roomId), BUS_BOARD_CHANGED)
+  }
+
   // --- incoming ------------------------------------------------------------------------
 
   private receive(link: Link, message: Uint8Array, from: string): void {
@@ -195,6 +205,9 @@ export class Replicator implements RoomReplication, RoomLifecycle {
         return
       case 'awareness-query':
         if (link.localAwareness.size > 0) this.publish(link, encodeBusAwareness(link.localAwareness.values()))
+        return
+      case 'board-changed':
+        room.refreshBoard().catch((err: unknown) => this.failed(link, err, 'reading the board again'))
         return
       case 'unknown':
         // A newer instance during a rolling upgrade; what it says will reach us another way.

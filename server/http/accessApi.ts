@@ -2,18 +2,24 @@
  * The small HTTP API behind sharing and embedding, answered by the Node server before
  * Next.js (it needs the link secret, which only the server holds):
  *
- *   POST /api/links {"roomId"}      → {"edit": "/b/<id>", "view": "/v/<token>"}
- *   GET  /api/tokens/<token>        → {"mode", "expiresAt"}, 410 {"error"} (expired) or 401 {"error"}
- *   GET  /api/oembed?url=…          → oEmbed "rich" JSON with the iframe, or 404 {"error"}
+ *   POST /api/links {"roomId"}        → {"edit": "/b/<id>", "view": "/v/<token>"}
+ *   POST /api/links/reset {"roomId"}  → {"edit", "view", "generation"}: every earlier link of the board stops working
+ *   GET  /api/tokens/<token>          → {"mode", "expiresAt"}, 410 {"error"} (expired or reset) or 401 {"error"}
+ *   GET  /api/oembed?url=…            → oEmbed "rich" JSON with the iframe, or 404 {"error"}
  */
 import type http from 'node:http'
 import { iframeSnippet } from '../../lib/links'
 import { roomIdProblem } from '../../lib/roomId'
+import type { BoardLinks } from './links'
 import { readBody, sendJson as json } from './responses'
-import { type Grant, TokenError, type TokenSigner } from './tokens'
+import { type Grant, TokenError } from './tokens'
 
 export interface AccessApiOptions {
-  signer: TokenSigner
+  links: BoardLinks
+  /** Told that a board's links were reset: its open link connections are closed (here and on other instances). */
+  linksReset(roomId: string, generation: number): void
+  /** Told about failures that are the server's fault (the store). */
+  onError?: (err: unknown) => void
   /** The app's public origin for a request (PUBLIC_URL, or its own trusted Host); null when no link may name it. */
   originOf(req: http.IncomingMessage): string | null
 }
@@ -23,10 +29,11 @@ const MAX_BODY = 4096
 /** Handles the request if it is one of ours; returns false to let others have it. */
 export function handleAccessApi(req: http.IncomingMessage, res: http.ServerResponse, options: AccessApiOptions): boolean {
   const url = new URL(req.url ?? '/', 'http://internal')
-  if (url.pathname === '/api/links') {
+  if (url.pathname === '/api/links' || url.pathname === '/api/links/reset') {
     if (req.method !== 'POST') return (json(res, 405, { error: 'use POST' }), true)
+    const reset = url.pathname === '/api/links/reset'
     readBody(req, MAX_BODY).then(
-      (body) => {
+      async (body) => {
         let roomId: unknown
         try {
           roomId = (JSON.parse(body) as { roomId?: unknown }).roomId
@@ -35,33 +42,56 @@ export function handleAccessApi(req: http.IncomingMessage, res: http.ServerRespo
         }
         const problem = typeof roomId === 'string' ? roomIdProblem(roomId) : 'roomId is missing'
         if (problem) return json(res, 400, { error: problem })
-        const view = options.signer.sign({ roomId: roomId as string, mode: 'view', expiresAt: null })
-        json(res, 200, { edit: `/b/${roomId as string}`, view: `/v/${view}` })
+        const id = roomId as string
+        try {
+          const generation = reset ? await options.links.reset(id) : null
+          if (generation !== null) options.linksReset(id, generation)
+          const view = await options.links.sign({ roomId: id, mode: 'view', expiresAt: null })
+          json(res, 200, { edit: `/b/${id}`, view: `/v/${view}`, ...(generation !== null ? { generation } : {}) })
+        } catch (err) {
+          options.onError?.(err)
+          json(res, 503, {
+            error: reset ? 'could not reset the links of this board; try again shortly' : 'could not make a link; try again shortly',
+          })
+        }
       },
       () => json(res, 413, { error: `the body must be at most ${MAX_BODY} bytes of JSON` }),
     )
     return true
   }
   if (url.pathname.startsWith('/api/tokens/')) {
+    let token: string
     try {
-      const grant = options.signer.verify(decodeURIComponent(url.pathname.slice('/api/tokens/'.length)))
-      json(res, 200, { mode: grant.mode, expiresAt: grant.expiresAt })
-    } catch (err) {
-      // The status is what a page branches on (410: it worked once; 401: it never will);
-      // `error` is the sentence to show.
-      const expired = err instanceof TokenError && err.problem === 'expired'
-      json(res, expired ? 410 : 401, { error: err instanceof TokenError ? err.message : 'this link is not valid' })
+      token = decodeURIComponent(url.pathname.slice('/api/tokens/'.length))
+    } catch {
+      return (json(res, 401, { error: 'this link is not valid' }), true)
     }
+    options.links.verify(token).then(
+      (grant) => json(res, 200, { mode: grant.mode, expiresAt: grant.expiresAt }),
+      (err: unknown) => {
+        if (!(err instanceof TokenError)) {
+          options.onError?.(err)
+          return json(res, 503, { error: 'could not check this link; try again shortly' })
+        }
+        // The status is what a page branches on (410: it worked once; 401: it never will);
+        // `error` is the sentence to show.
+        const once = err.problem === 'expired' || err.problem === 'revoked'
+        json(res, once ? 410 : 401, { error: err.message })
+      },
+    )
     return true
   }
   if (url.pathname === '/api/oembed') {
-    oembed(req, res, url, options)
+    oembed(req, res, url, options).catch((err: unknown) => {
+      options.onError?.(err)
+      json(res, 503, { error: 'could not answer; try again shortly' })
+    })
     return true
   }
   return false
 }
 
-function oembed(req: http.IncomingMessage, res: http.ServerResponse, url: URL, options: AccessApiOptions): void {
+async function oembed(req: http.IncomingMessage, res: http.ServerResponse, url: URL, options: AccessApiOptions): Promise<void> {
   const origin = options.originOf(req)
   const target = url.searchParams.get('url')
   if (!target) return json(res, 400, { error: 'url is required' })
@@ -82,9 +112,10 @@ function oembed(req: http.IncomingMessage, res: http.ServerResponse, url: URL, o
   if (board && roomIdProblem(board[1]!) === null) embedPath = `/embed/${board[1]}`
   if (view) {
     try {
-      grant = options.signer.verify(view[1]!)
+      grant = await options.links.verify(view[1]!)
       if (grant.mode === 'view') embedPath = `/embed/v/${view[1]}`
-    } catch {
+    } catch (err) {
+      if (!(err instanceof TokenError)) throw err
       embedPath = null
     }
   }

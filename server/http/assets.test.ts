@@ -32,7 +32,7 @@ describe('asset endpoint', () => {
         concurrentTotal: 100,
         minBytesPerSecond: 0,
       },
-      verify: (token) => signer.verify(token),
+      verify: async (token) => signer.verify(token),
       address: (req) => req.socket.remoteAddress ?? 'unknown',
     })
     server = http.createServer((req, res) => {

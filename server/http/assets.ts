@@ -48,8 +48,8 @@ export interface AssetStoreOptions {
   /** Directory for asset files; created on first upload. */
   dir: string
   limits: UploadLimits
-  /** The grant in a link token; throws TokenError. */
-  verify(token: string): Grant
+  /** The grant in a link token, still valid for its board; rejects with TokenError. */
+  verify(token: string): Promise<Grant>
   /** The client's address (addresses.ts), for its budget. */
   address(req: http.IncomingMessage): string
   /** How long the body rate is measured over (default 5 s). */
@@ -80,12 +80,15 @@ const CLIENT_GONE = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNA
  * The board an upload is for, from its `x-sketchroom-board` header: a room id or an edit
  * token. No header, or a link that is not valid, is 401; a view-only link 403.
  */
-function uploadBoard(header: string | string[] | undefined, verify: (token: string) => Grant): string | UploadRefused {
+async function uploadBoard(
+  header: string | string[] | undefined,
+  verify: (token: string) => Promise<Grant>,
+): Promise<string | UploadRefused> {
   const value = Array.isArray(header) ? header[0] : header
   if (!value) return new UploadRefused(401, `Images can only be added to a board: send its link in ${ASSET_BOARD_HEADER}.`)
   if (looksLikeToken(value)) {
     try {
-      const grant = verify(value)
+      const grant = await verify(value)
       return grant.mode === 'edit' ? grant.roomId : new UploadRefused(403, 'This is a view-only link: it cannot add images.')
     } catch (err) {
       return new UploadRefused(
@@ -176,7 +179,7 @@ export function createAssetHandler(options: AssetStoreOptions): (req: http.Incom
   const storeFull = () => new UploadRefused(507, 'The server has no room for more images right now.')
 
   async function upload(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const board = uploadBoard(req.headers[ASSET_BOARD_HEADER], options.verify)
+    const board = await uploadBoard(req.headers[ASSET_BOARD_HEADER], options.verify)
     if (board instanceof UploadRefused) return refuse(res, board)
     const address = options.address(req)
     const mine = running.get(address) ?? 0

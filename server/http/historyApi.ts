@@ -17,11 +17,12 @@ import { readBoard } from '../board/readBoard'
 import { HistoryError, SyncError } from '../errors'
 import type { BoardCatalog, VersionInfo } from '../storage/Store'
 import type { SyncServer } from '../sync/SyncServer'
+import type { BoardLinks } from './links'
 import { BodyTooLarge, readBody, sendJson } from './responses'
-import { TokenError, type TokenSigner } from './tokens'
+import { TokenError } from './tokens'
 
 export interface HistoryApiOptions {
-  signer: TokenSigner
+  links: BoardLinks
   sync: SyncServer
   catalog: BoardCatalog
   rules: BoardRules
@@ -52,14 +53,14 @@ class ApiError extends Error {
 }
 
 /** The room a path segment gives edit access to, or an ApiError saying why not. */
-function boardOf(segment: string, signer: TokenSigner): string {
+async function boardOf(segment: string, links: BoardLinks): Promise<string> {
   if (TOKEN_PATTERN.test(segment)) {
     try {
-      const grant = signer.verify(segment)
+      const grant = await links.verify(segment)
       if (grant.mode === 'view') throw new ApiError(403, 'a view-only link cannot see or change the history of a board')
       return grant.roomId
     } catch (err) {
-      if (err instanceof TokenError) throw new ApiError(err.problem === 'expired' ? 410 : 401, err.message)
+      if (err instanceof TokenError) throw new ApiError(err.problem === 'expired' || err.problem === 'revoked' ? 410 : 401, err.message)
       throw err
     }
   }
@@ -103,8 +104,8 @@ export function handleHistoryApi(req: http.IncomingMessage, res: http.ServerResp
 }
 
 async function route(req: http.IncomingMessage, parts: string[], options: HistoryApiOptions): Promise<{ status: number; body: unknown }> {
-  const { signer, sync, catalog, rules } = options
-  const roomId = boardOf(decodeURIComponent(parts[0]!), signer)
+  const { links, sync, catalog, rules } = options
+  const roomId = await boardOf(decodeURIComponent(parts[0]!), links)
   const board = await catalog.board(roomId)
   if (board?.deletedAt != null) throw new ApiError(410, 'this board was deleted')
   const id = parts[2] !== undefined ? decodeURIComponent(parts[2]) : undefined

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto'
-import { TOKEN_PATTERN } from '../../lib/links'
+import { LINK_RESET_MESSAGE, TOKEN_PATTERN } from '../../lib/links'
 import { ROOM_ID_PATTERN } from '../../lib/roomId'
 
 /** What a link grants. */
@@ -10,12 +10,19 @@ export interface Grant {
   mode: AccessMode
   /** Epoch milliseconds, or null for a link that does not expire. */
   expiresAt: number | null
+  /**
+   * The board's link generation when the link was made (0 before any reset, and for links
+   * made before generations existed). "Reset links" bumps the board's generation; a link of
+   * an older one no longer opens the board.
+   */
+  generation?: number
 }
 
 export const TokenProblem = {
   malformed: 'this link is not valid',
   forged: 'this link is not valid',
   expired: 'this link has expired',
+  revoked: LINK_RESET_MESSAGE,
 } as const
 export type TokenProblem = keyof typeof TokenProblem
 
@@ -32,12 +39,17 @@ export const MAX_TTL_MS = 3650 * 86_400_000
 const IV_BYTES = 16
 const MAC_BYTES = 16
 const FORMAT_V1 = 0x01
+const FORMAT_V2 = 0x02
 const MODE_BYTE = { view: 0x01, edit: 0x02 } as const
 const MAX_ROOM_CHARS = 128
+/** The largest link generation a token can carry (a uint32). */
+export const MAX_LINK_GENERATION = 0xffff_ffff
 /** A room id is base64url characters: 6 bits each, 128 of them in 96 bytes. */
 const ROOM_FIELD_BYTES = (MAX_ROOM_CHARS * 6) / 8
-/** version, mode, expiry (48-bit ms, 0: none), room id length, room id padded to the longest. */
-const PAYLOAD_BYTES = 1 + 1 + 6 + 1 + ROOM_FIELD_BYTES
+/** v1: version, mode, expiry (48-bit ms, 0: none), room id length, room id padded to the longest. */
+const V1_BYTES = 1 + 1 + 6 + 1 + ROOM_FIELD_BYTES
+/** v2: as v1, with the link generation (uint32) after the expiry. */
+const V2_BYTES = 1 + 1 + 6 + 4 + 1 + ROOM_FIELD_BYTES
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
 /**
@@ -90,7 +102,8 @@ function decodeCanonical(text: string): Buffer | null {
  * derived from the content, so the same grant always gives the same token (a board has one
  * view link).
  *
- * Tokens signed before padding (their plaintext is JSON) still verify.
+ * Tokens signed before padding (their plaintext is JSON) or before link generations (v1)
+ * still verify, as generation 0.
  *
  * @example
  * const signer = new TokenSigner(secret)
@@ -120,12 +133,17 @@ export class TokenSigner {
     if (expiresAt !== null && !(Number.isSafeInteger(expiresAt) && expiresAt > 0 && expiresAt <= this.now() + MAX_TTL_MS)) {
       throw new Error('a link must expire at a whole millisecond within ten years from now')
     }
-    const payload = Buffer.alloc(PAYLOAD_BYTES)
-    payload[0] = FORMAT_V1
+    const generation = grant.generation ?? 0
+    if (!(Number.isSafeInteger(generation) && generation >= 0 && generation <= MAX_LINK_GENERATION)) {
+      throw new Error(`a link generation is a whole number from 0 to ${MAX_LINK_GENERATION}`)
+    }
+    const payload = Buffer.alloc(V2_BYTES)
+    payload[0] = FORMAT_V2
     payload[1] = MODE_BYTE[grant.mode]
     payload.writeUIntBE(expiresAt ?? 0, 2, 6)
-    payload[8] = grant.roomId.length
-    packRoomId(grant.roomId, payload, 9)
+    payload.writeUInt32BE(generation, 8)
+    payload[12] = grant.roomId.length
+    packRoomId(grant.roomId, payload, 13)
     const iv = crypto.createHmac('sha256', this.ivKey).update(payload).digest().subarray(0, IV_BYTES)
     const cipher = crypto.createCipheriv('aes-256-ctr', this.encKey, iv)
     const body = Buffer.concat([iv, cipher.update(payload), cipher.final()])
@@ -144,7 +162,7 @@ export class TokenSigner {
     }
     const decipher = crypto.createDecipheriv('aes-256-ctr', this.encKey, body.subarray(0, IV_BYTES))
     const payload = Buffer.concat([decipher.update(body.subarray(IV_BYTES)), decipher.final()])
-    const grant = payload[0] === FORMAT_V1 ? readV1(payload) : readLegacy(payload)
+    const grant = payload[0] === FORMAT_V2 ? readV2(payload) : payload[0] === FORMAT_V1 ? readV1(payload) : readLegacy(payload)
     if (grant.expiresAt !== null && grant.expiresAt <= this.now()) throw new TokenError('expired')
     return grant
   }
@@ -154,13 +172,22 @@ export class TokenSigner {
   }
 }
 
-function readV1(payload: Buffer): Grant {
-  const length = payload[8]!
+/** The fields every binary format shares: mode and expiry up front, the padded room id at `roomAt - 1`. */
+function readBinary(payload: Buffer, bytes: number, roomAt: number, generation: number): Grant {
+  const length = payload[roomAt - 1]!
   const mode = payload[1] === MODE_BYTE.view ? 'view' : payload[1] === MODE_BYTE.edit ? 'edit' : null
-  if (payload.length !== PAYLOAD_BYTES || !mode || length < 1 || length > MAX_ROOM_CHARS) throw new TokenError('malformed')
+  if (payload.length !== bytes || !mode || length < 1 || length > MAX_ROOM_CHARS) throw new TokenError('malformed')
   const expiry = payload.readUIntBE(2, 6)
-  return { roomId: unpackRoomId(payload, 9, length), mode, expiresAt: expiry === 0 ? null : expiry }
+  return { roomId: unpackRoomId(payload, roomAt, length), mode, expiresAt: expiry === 0 ? null : expiry, generation }
 }
+
+function readV2(payload: Buffer): Grant {
+  if (payload.length !== V2_BYTES) throw new TokenError('malformed')
+  return readBinary(payload, V2_BYTES, 13, payload.readUInt32BE(8))
+}
+
+/** Tokens signed before link generations: generation 0. */
+const readV1 = (payload: Buffer): Grant => readBinary(payload, V1_BYTES, 9, 0)
 
 /** Tokens signed before the padded format: JSON `{ r, m, x }`. */
 function readLegacy(payload: Buffer): Grant {
@@ -172,7 +199,7 @@ function readLegacy(payload: Buffer): Grant {
   }
   if (typeof parsed.r !== 'string' || (parsed.m !== 'v' && parsed.m !== 'e')) throw new TokenError('malformed')
   const expiresAt = typeof parsed.x === 'number' && Number.isFinite(parsed.x) ? parsed.x : null
-  return { roomId: parsed.r, mode: parsed.m === 'v' ? 'view' : 'edit', expiresAt }
+  return { roomId: parsed.r, mode: parsed.m === 'v' ? 'view' : 'edit', expiresAt, generation: 0 }
 }
 
 /**

@@ -44,6 +44,8 @@ export type Admission =
       address: string
       wantsStatus: boolean
       expiresAt: number | null
+      /** The link generation of the token it came with; null with the room id (never reset). */
+      linkGeneration: number | null
       /** Gives the connection slot back: call when the socket closes. */
       release(): void
     }
@@ -82,10 +84,17 @@ export function admit(request: UpgradeRequest, policy: AdmissionPolicy): Admissi
     wantsStatus: features.includes(STATUS_FEATURE),
     release: slot.release,
   }
-  if (!isToken) return { ...accepted, roomId: segment, readOnly: false, expiresAt: null }
+  if (!isToken) return { ...accepted, roomId: segment, readOnly: false, expiresAt: null, linkGeneration: null }
   try {
     const grant = policy.verify(segment)
-    return { ...accepted, roomId: grant.roomId, readOnly: grant.mode === 'view', expiresAt: grant.expiresAt }
+    // Whether the link was reset since is the room's to say: it knows the board's generation.
+    return {
+      ...accepted,
+      roomId: grant.roomId,
+      readOnly: grant.mode === 'view',
+      expiresAt: grant.expiresAt,
+      linkGeneration: grant.generation ?? 0,
+    }
   } catch (err) {
     const reason = err instanceof TokenError ? err.message : 'this link is not valid'
     return { kind: 'close', code: CloseCode.Unauthorized, reason, release: slot.release }
@@ -132,6 +141,7 @@ export function createUpgradeHandler(options: UpgradeHandlerOptions): (req: http
             readOnly: verdict.readOnly,
             wantsStatus: verdict.wantsStatus,
             expiresAt: verdict.expiresAt,
+            linkGeneration: verdict.linkGeneration,
             transport: socket,
           })
           ws.on('message', (data: Buffer, isBinary: boolean) => events.message(data, isBinary))

@@ -11,6 +11,8 @@
  *                     — anti-entropy: what the sender has; a receiver that has more
  *                     answers with an Update, one that has less answers with its own State
  *   3 AwarenessQuery  (empty) — a room just opened: every instance answers with Awareness
+ *   4 BoardChanged    (empty) — the board's catalog row changed (its links were reset, it
+ *                     went to the trash or came back): read it again
  *
  * Pub/sub delivers at most once, so nothing here is acknowledged: State messages heal
  * what is lost. Unknown types are ignored (a newer instance during a rolling upgrade).
@@ -29,6 +31,7 @@ export const BusMessage = {
   Awareness: 1,
   State: 2,
   AwarenessQuery: 3,
+  BoardChanged: 4,
 } as const
 
 /** Flags of a State message. */
@@ -54,6 +57,7 @@ export type BusMessageIn =
   | { type: 'awareness'; entries: AwarenessEntry[] }
   | { type: 'state'; stateVector: Uint8Array; deleteSetHash: Uint8Array; flags: number }
   | { type: 'awareness-query' }
+  | { type: 'board-changed' }
   | { type: 'unknown'; messageType: number }
 
 /** Decodes one bus message; throws on anything malformed. */
@@ -78,6 +82,8 @@ export function parseBusMessage(message: Uint8Array): BusMessageIn {
     }
     case BusMessage.AwarenessQuery:
       return { type: 'awareness-query' }
+    case BusMessage.BoardChanged:
+      return { type: 'board-changed' }
     default:
       return { type: 'unknown', messageType: type }
   }
@@ -106,6 +112,8 @@ export function encodeBusState(digest: StateDigest, flags: number): Uint8Array {
 }
 
 export const BUS_AWARENESS_QUERY: Uint8Array = Uint8Array.of(BusMessage.AwarenessQuery)
+
+export const BUS_BOARD_CHANGED: Uint8Array = Uint8Array.of(BusMessage.BoardChanged)
 
 /** An awareness update in y-protocols format (count, then entries) from raw entries. */
 export function encodeAwarenessPayload(entries: Iterable<Uint8Array>): Uint8Array {

@@ -6,6 +6,8 @@ export interface Peer {
   readonly id: number
   /** Came through a view-only link: may read and show a cursor, never write. */
   readonly readOnly: boolean
+  /** The link generation of the token it came with; null when it came with the room id. */
+  readonly linkGeneration: number | null
   /** Asked for sketchroom's Status messages (a stock client would log them as errors). */
   readonly wantsStatus: boolean
   /** Closed or closing: what is sent to it is dropped. */

@@ -1,4 +1,5 @@
 import type * as Y from 'yjs'
+import { BOARD_DELETED_MESSAGE, LINK_RESET_MESSAGE } from '../../lib/links'
 import { CloseCode } from '../../lib/protocol'
 import { SyncError } from '../errors'
 import { type AwarenessEntry, encodePermissionDenied, encodeStatus, parseMessage } from '../protocol/messages'
@@ -47,6 +48,10 @@ export class Room {
   private readonly outbox: Outbox
   /** Versions and restores; absent for rooms without a version policy (tests, plain Yjs rooms). */
   readonly history: BoardHistory | null
+  /** The board's link generation, as the catalog last said: token peers of an older one are refused. */
+  private linkGeneration = 0
+  /** In the trash (the catalog said so while the room was loaded): nobody may join. */
+  private deleted = false
 
   readonly tag: string
 
@@ -134,7 +139,8 @@ export class Room {
   async load(): Promise<void> {
     const { store, log } = this.options
     const board = await store.catalog.board(this.id)
-    if (board?.deletedAt != null) throw new SyncError('gone', 'this board was deleted')
+    if (board?.deletedAt != null) throw new SyncError('gone', BOARD_DELETED_MESSAGE)
+    this.linkGeneration = board?.linkGeneration ?? 0
     const stored = await store.load(this.id)
     if (stored) {
       this.document.loadStored(stored.update)
@@ -149,6 +155,8 @@ export class Room {
 
   /** Adds a connection and starts the sync handshake with it. */
   join(peer: Peer): void {
+    if (this.deleted) throw new SyncError('gone', BOARD_DELETED_MESSAGE)
+    if (peer.linkGeneration !== null && peer.linkGeneration < this.linkGeneration) throw new SyncError('revoked', LINK_RESET_MESSAGE)
     if (this.roomState === 'paused') throw new SyncError('storeFailed', PAUSED_REASON)
     const { maxConnections } = this.options.limits
     if (this.peers.size >= maxConnections) {
@@ -160,6 +168,26 @@ export class Room {
     if (awareness) peer.send(awareness)
     // A joined room saves (a paused one refuses joiners): a client back after a 1011 learns it at once.
     if (peer.wantsStatus) peer.send(encodeStatus({ saving: 'ok' }))
+  }
+
+  /**
+   * Reads the board's catalog row again and acts on what changed since the room loaded:
+   * links reset (connections that came with an older link are closed with 4401), moved to
+   * the trash (everyone is closed with 4410 and nobody may join) or back out of it. Called
+   * before a link's connection joins, and when this or another instance changed the row.
+   */
+  async refreshBoard(): Promise<void> {
+    const board = await this.options.store.catalog.board(this.id)
+    const generation = board?.linkGeneration ?? 0
+    if (generation > this.linkGeneration) {
+      this.linkGeneration = generation
+      for (const peer of [...this.peers]) {
+        if (peer.linkGeneration !== null && peer.linkGeneration < generation) peer.close(CloseCode.Unauthorized, LINK_RESET_MESSAGE)
+      }
+    }
+    const deleted = board?.deletedAt != null
+    if (deleted && !this.deleted) for (const peer of [...this.peers]) peer.close(CloseCode.Gone, BOARD_DELETED_MESSAGE)
+    this.deleted = deleted
   }
 
   /**

@@ -20,6 +20,8 @@ export interface RoomReplication {
   updatesStored(room: Room, updates: Uint8Array[]): void
   /** Local awareness entries, as relayed. */
   awarenessChanged(room: Room, entries: Uint8Array[]): void
+  /** The board's catalog row changed here (links reset, trash): instances that have it loaded read it again. */
+  boardChanged?(roomId: string): void
 }
 
 export interface RoomOptions {

@@ -58,6 +58,8 @@ export interface ConnectionOptions {
   wantsStatus?: boolean
   /** When the link it came through expires (epoch ms): then it is closed with 4401. */
   expiresAt?: number | null
+  /** The link generation of the token it came with; null (default) with the room id. */
+  linkGeneration?: number | null
   limits: ConnectionLimits
   stats: Stats
   log: Logger
@@ -94,6 +96,7 @@ export class Connection implements Peer {
   readonly roomId: string
   readonly roomTag: string
   readonly readOnly: boolean
+  readonly linkGeneration: number | null
   readonly wantsStatus: boolean
   readonly openedAt = Date.now()
   private isClosed = false
@@ -122,6 +125,7 @@ export class Connection implements Peer {
     this.roomId = options.roomId
     this.roomTag = options.roomTag
     this.readOnly = options.readOnly ?? false
+    this.linkGeneration = options.linkGeneration ?? null
     this.wantsStatus = options.wantsStatus ?? false
     const limits = options.limits
     this.tokens = limits.messageBurst

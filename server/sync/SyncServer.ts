@@ -60,6 +60,8 @@ export interface AcceptMeta {
   wantsStatus?: boolean
   /** When the link it came through stops working (epoch ms): the socket is closed then. */
   expiresAt?: number | null
+  /** The link generation of the token it came with; null with the room id. */
+  linkGeneration?: number | null
   /** The stream under the WebSocket, so a turn's writes can be batched. */
   transport?: Corkable & Partial<MeteredStream>
 }
@@ -167,6 +169,7 @@ export class SyncServer {
       readOnly: meta.readOnly,
       wantsStatus: meta.wantsStatus,
       expiresAt: meta.expiresAt,
+      linkGeneration: meta.linkGeneration,
       limits: { ...limits, maxBufferedBytes: this.options.maxBufferedBytes },
       budget: this.inflight,
       stats: this.stats,
@@ -195,7 +198,16 @@ export class SyncServer {
       conn.close(CloseCode.GoingAway, 'server is shutting down')
     } else {
       this.rooms.acquire(roomId).then(
-        (claimed) => {
+        async (claimed) => {
+          // A link's connection: whether its board's links were reset since is the catalog's to say, now.
+          if (conn.linkGeneration !== null && !conn.closed) {
+            try {
+              await claimed.room.refreshBoard()
+            } catch (err) {
+              log.warn({ err, room: roomTag, conn: conn.id }, 'could not check a link against its board')
+              conn.close(CloseCode.InternalError, 'could not check this link; try again shortly')
+            }
+          }
           if (conn.closed) return claimed.release()
           try {
             claimed.room.join(conn)
@@ -260,6 +272,15 @@ export class SyncServer {
     } finally {
       handle.release()
     }
+  }
+
+  /**
+   * The board's catalog row was changed here (its links reset, it went to the trash or
+   * came back): the room, if loaded, acts on it at once, and other instances are told.
+   */
+  async boardChanged(roomId: string): Promise<void> {
+    this.options.replicate?.boardChanged?.(roomId)
+    await this.rooms.get(roomId)?.refreshBoard()
   }
 
   private reject(conn: Connection, err: unknown): void {

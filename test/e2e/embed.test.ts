@@ -281,4 +281,37 @@ describe.skipIf(!hasChromium)('share and embed', () => {
       await page.close()
     }
   })
+
+  test('Reset links: the open view page says its link was reset, so does a reload, and the dialog shows a new view link that works', async () => {
+    const page = await visitorContext.newPage()
+    try {
+      await page.goto(viewUrl)
+      await waitForEditor(page)
+      await owner.getByTestId('share').click()
+      const view = owner.getByTestId('share-link-view')
+      await expect.poll(() => view.inputValue(), { timeout: 20_000 }).toBe(viewUrl)
+      await owner.getByRole('button', { name: 'Reset links…' }).click()
+      // Asks once before anything happens.
+      await owner.getByRole('group', { name: 'Confirm resetting the links' }).waitFor()
+      await owner.getByRole('button', { name: 'Reset links', exact: true }).click()
+      await expect.poll(() => view.inputValue(), { timeout: 20_000 }).not.toBe(viewUrl)
+      const newViewUrl = await view.inputValue()
+      expect(newViewUrl).toMatch(new RegExp(`^${app.origin}/v/`))
+      expect(newViewUrl).not.toContain(roomId)
+      await expect.poll(() => owner.locator('.tlui-toast__container').textContent(), { timeout: 10_000 }).toContain('Links reset')
+      // The live view page is disconnected and says why, in words.
+      await expect.poll(() => page.getByTestId('link-problem').textContent(), { timeout: 20_000 }).toMatch(/This link was reset/)
+      await page.reload()
+      await expect.poll(() => page.getByTestId('link-problem').textContent(), { timeout: 20_000 }).toMatch(/This link was reset/)
+      expect(await page.title()).toMatch(/Link reset/)
+      // The new link opens the board; the owner's own page (the room id) never noticed.
+      await page.goto(newViewUrl)
+      await waitForEditor(page)
+      await hasShape(page, (await shapeIds(owner))[0]!)
+      expect(await owner.evaluate(() => window.editor!.getIsReadonly())).toBe(false)
+      await owner.getByRole('button', { name: 'Done' }).click()
+    } finally {
+      await page.close()
+    }
+  })
 })

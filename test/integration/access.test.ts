@@ -42,7 +42,7 @@ describe('links', () => {
     const signer = new TokenSigner(SECRET, () => now)
     const roomId = 'Abcdefghijklmnopqrstuv'
     const token = signer.sign({ roomId, mode: 'view', expiresAt: null })
-    expect(signer.verify(token)).toEqual({ roomId, mode: 'view', expiresAt: null })
+    expect(signer.verify(token)).toEqual({ roomId, mode: 'view', expiresAt: null, generation: 0 })
     // The room id (the edit capability) is not in the token, not even base64-decoded.
     expect(token).not.toContain(roomId)
     expect(Buffer.from(token.split('.')[0]!, 'base64url').toString('latin1')).not.toContain(roomId)

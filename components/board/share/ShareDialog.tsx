@@ -14,6 +14,7 @@ import {
 import { useBoard } from '../BoardContext'
 import { EmbedSection } from './EmbedSection'
 import { LinkRow } from './LinkRow'
+import { ResetLinksSection } from './ResetLinksSection'
 import { useCopy } from './useCopy'
 import { useShareLinks } from './useShareLinks'
 
@@ -58,6 +59,7 @@ export function ShareDialog({ onClose }: TLUiDialogProps) {
           </section>
         ) : null}
         <EmbedSection links={links} />
+        {links.resetLinks ? <ResetLinksSection reset={links.resetLinks} /> : null}
       </TldrawUiDialogBody>
       <TldrawUiDialogFooter className="tlui-dialog__footer__actions">
         <TldrawUiButton type="primary" onClick={onClose}>
