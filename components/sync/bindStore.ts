@@ -2,6 +2,7 @@ import type { RecordsDiff, SerializedSchema, TLRecord, TLStore } from 'tldraw'
 import * as Y from 'yjs'
 import { YKeyValue } from 'y-utility/y-keyvalue'
 import { META_KEY, RECORDS_KEY, SCHEMA_KEY } from '@/lib/board'
+import { mark } from './timing'
 
 /** Transaction origin of writes made by this binding, so its own changes are not re-applied. */
 export const LOCAL_ORIGIN = Symbol('sketchroom-local')
@@ -122,6 +123,7 @@ function isRealChange(store: TLStore, changes: RecordsDiff<TLRecord>): boolean {
  */
 export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): Binding {
   const records = recordsOf(doc)
+  mark('kv')
   const meta = doc.getMap<unknown>(META_KEY)
   const readOnly = opts.readOnly ?? false
   let writable = !readOnly
@@ -204,6 +206,7 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
       if (stale.length) store.remove(stale)
       store.put(incoming)
     })
+    mark('load')
   }
 
   // 2. Store → doc: only what the user changed, one transaction per batch.
@@ -212,6 +215,7 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
     ({ changes }) => {
       if (!writable) return
       if (!seeded && !isRealChange(store, changes)) return
+      mark('write-start')
       doc.transact(() => {
         // The first real change carries the page and document record the editor made; the
         // seed is the store as it is now, this batch included, so it is written once.
@@ -221,6 +225,7 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
         }
         for (const record of Object.values(changes.removed)) records.delete(record.id)
       }, LOCAL_ORIGIN)
+      mark('write')
     },
     { source: 'user', scope: 'document' },
   )
@@ -228,6 +233,7 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
   // 3. Doc → store, for every later remote transaction.
   const onRecordsChange = (changes: Map<string, { action: 'add' | 'update' | 'delete'; newValue?: unknown }>, tr: Y.Transaction) => {
     if (tr.origin === LOCAL_ORIGIN) return
+    mark('remote-kv')
     if (!seeded) {
       // Someone else made the board first: theirs replaces this client's unsaved page.
       seeded = true
@@ -250,6 +256,7 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
         if (toRemove.length) store.remove(toRemove)
         if (toPut.length) store.put(toPut)
       })
+      mark('remote-store')
     } catch (err) {
       // Records that pass one by one can still clash as a set (e.g. a shape whose parent
       // was just removed). Keep the editor alive; the next change will carry them again.

@@ -7,6 +7,7 @@ import { CloseCode, FEATURES_PARAM, isFinalCloseCode, STATUS_FEATURE } from '@/l
 import { bindPresence } from './bindPresence'
 import { bindStoreToDoc, type Binding } from './bindStore'
 import { handleStatusMessages, sendOnlyOwnAwareness, takeOverReconnects } from './providerPatches'
+import { mark } from './timing'
 
 /**
  * Whether this client is talking to the server right now; edits are kept either way.
@@ -112,6 +113,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
     throw new Error('connectBoard needs an origin outside a browser')
   }
   const origin = options.origin ?? window.location.origin
+  mark('connect')
   const network = options.network === undefined ? (typeof window === 'undefined' ? null : window) : options.network
 
   let disposed = false
@@ -172,6 +174,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
     if (event?.code === CloseCode.InternalError) setSaving('paused')
   }
   const onSynced = (isSynced: boolean) => {
+    if (isSynced) mark('synced')
     if (isSynced && !serverSpeaksStatus) setSaving('ok')
   }
   const onClosed = ({ code, reason }: { code: number; reason: string }) => {
@@ -228,6 +231,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
         })
       },
     })
+    mark('bound')
     if (current.status === 'error') return
     presence = bindPresence(store, provider.awareness)
     const bound = binding
@@ -245,6 +249,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
   localCopy.then(
     () => {
       if (disposed) return
+      mark('local')
       localReady = true
       if (provider.synced) start()
       else waitTimer = setTimeout(start, serverWaitMs)
