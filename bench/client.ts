@@ -183,8 +183,9 @@ async function seed(wsUrl: string, roomId: string, n: number, chunk: number): Pr
   try {
     await waitFor(() => client.provider.synced, 'the seeding client to sync', 30_000)
     const kv = records(client.doc)
-    const page = [...kv.map.values()].map((e) => e.val as { typeName?: string; id?: string }).find((r) => r.typeName === 'page')
-    if (!page?.id) throw new Error('the board has no page yet')
+    const findPage = () => [...kv.map.values()].map((e) => e.val as { typeName?: string; id?: string }).find((r) => r.typeName === 'page')
+    await waitFor(() => findPage() !== undefined, 'the board to have a page', 30_000)
+    const page = findPage()!
     const indices = getIndices(n)
     const shapes = Array.from({ length: n }, (_, i) => ({
       ...geoShape(createShapeId(), { w: 50, h: 50, richText: toRichText('') }),
@@ -254,6 +255,10 @@ async function main() {
     const wsUrl = `${app.origin.replace(/^http/, 'ws')}/sync`
     const writer = await newPage(browser)
     await openBoard(writer.page, boardUrl)
+    // A board is stored from its first real change: one shape, drawn and removed.
+    await writer.page.evaluate(() => void window.editor!.createShapes([{ type: 'geo', x: 0, y: 0 }]))
+    await writer.page.waitForTimeout(500)
+    await writer.page.evaluate(() => void window.editor!.deleteShapes([...window.editor!.getCurrentPageShapeIds()]))
     const seedStart = Date.now()
     await seed(wsUrl, roomId, SHAPES, SEED_CHUNK)
     await hasShapes(writer.page, SHAPES).catch(async (err: unknown) => {
@@ -292,7 +297,7 @@ async function main() {
         await context.addInitScript(watchOpen, SHAPES)
         const r = await timeOpen(page, boardUrl)
         cold.push(r)
-        console.log(line(`open #${run + 1}, ours`, r, ['connect', 'arrived', 'synced', 'local', 'start', 'kv', 'load', 'bound', 'editor', 'dom']))
+        console.log(line(`open #${run + 1}, ours`, r, ['connect', 'arrived', 'local', 'synced', 'start', 'kv', 'load', 'bound', 'editor', 'dom']))
         // Let y-indexeddb finish writing what it keeps before the page goes.
         await page.waitForTimeout(2000)
         await page.close()

@@ -213,6 +213,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
   const start = () => {
     // A refusal (expired link, limit) may come before the offline fallback fires.
     if (disposed || binding || refused) return
+    mark('start')
     if (waitTimer) clearTimeout(waitTimer)
     waitTimer = null
     binding = bindStoreToDoc(store, doc, {
