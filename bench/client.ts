@@ -29,7 +29,9 @@
  *
  * Builds the app first if the build is missing or stale (see test/e2e/harness.ts).
  */
+import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { createShapeId, toRichText } from '@tldraw/tlschema'
 import { getIndices } from '@tldraw/utils'
@@ -140,6 +142,32 @@ async function newPage(browser: Browser, context?: BrowserContext): Promise<{ co
 }
 
 type Marks = Record<string, number>
+
+/** `BENCH_PROFILE=<dir>`: one more open of each kind and one more remote batch, with a CPU profile of the page(s) written there. */
+const PROFILE_DIR = process.env.BENCH_PROFILE || null
+
+/** Starts V8's sampling profiler on `page`; the returned function writes the profile to PROFILE_DIR/`name`.cpuprofile. */
+async function startProfile(page: Page, name: string): Promise<() => Promise<void>> {
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('Profiler.enable')
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+  await cdp.send('Profiler.start')
+  return async () => {
+    const { profile } = await cdp.send('Profiler.stop')
+    fs.mkdirSync(PROFILE_DIR!, { recursive: true })
+    fs.writeFileSync(path.join(PROFILE_DIR!, `${name}.cpuprofile`), JSON.stringify(profile))
+    await cdp.detach()
+  }
+}
+
+async function profiled<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
+  const stop = await startProfile(page, name)
+  try {
+    return await fn()
+  } finally {
+    await stop()
+  }
+}
 
 /** The app's marks (components/sync/timing.ts), the first of each name. */
 async function appMarks(page: Page): Promise<Marks> {
@@ -297,14 +325,18 @@ async function main() {
         await context.addInitScript(watchOpen, SHAPES)
         const r = await timeOpen(page, boardUrl)
         cold.push(r)
-        console.log(line(`open #${run + 1}, ours`, r, ['connect', 'arrived', 'local', 'synced', 'start', 'kv', 'load', 'bound', 'editor', 'dom']))
+        console.log(
+          line(`open #${run + 1}, ours`, r, ['connect', 'arrived', 'local', 'synced', 'start', 'kv', 'load', 'bound', 'editor', 'dom']),
+        )
         // Let y-indexeddb finish writing what it keeps before the page goes.
         await page.waitForTimeout(2000)
         await page.close()
         const second = await newPage(browser, context)
         const w = await timeOpen(second.page, boardUrl)
         warm.push(w)
-        console.log(line(`open #${run + 1}, ours again`, w, ['connect', 'local', 'synced', 'start', 'kv', 'load', 'bound', 'editor', 'dom']))
+        console.log(
+          line(`open #${run + 1}, ours again`, w, ['connect', 'local', 'synced', 'start', 'kv', 'load', 'bound', 'editor', 'dom']),
+        )
         await context.close()
       }
       {
@@ -324,6 +356,25 @@ async function main() {
         await context.close()
       }
       loads.push(load())
+    }
+
+    if (PROFILE_DIR) {
+      for (const [name, url, snap] of [
+        ['open-ours', boardUrl, null],
+        ['open-floor', floorUrl, snapshot],
+      ] as const) {
+        const { context, page } = await newPage(browser)
+        await context.addInitScript(watchOpen, SHAPES)
+        if (snap)
+          await context.addInitScript((s) => {
+            globalThis.__sketchroomBenchSnapshot = s as never
+          }, snap)
+        // Same origin first, so the profiled page keeps its renderer through the navigation.
+        await page.goto(`${app.origin}/healthz`)
+        const r = await profiled(page, name, () => timeOpen(page, url))
+        console.log(`  (profiled ${name}: ${Math.round(r.total)} ms, in ${PROFILE_DIR}/${name}.cpuprofile)`)
+        await context.close()
+      }
     }
 
     // 3. A live viewer; the writer changes BATCH shapes in one batch, RUNS times; and the
@@ -362,7 +413,10 @@ async function main() {
       )
     const remote: Array<Marks> = []
     const floorRemote: Array<Marks> = []
-    for (let run = 0; run < RUNS; run++) {
+    for (let run = 0; run < RUNS + (PROFILE_DIR ? 1 : 0); run++) {
+      // The extra run is profiled, and left out of the figures.
+      const profiling = run === RUNS
+      const stops = profiling ? [await startProfile(writer.page, 'remote-writer'), await startProfile(viewer.page, 'remote-viewer')] : []
       const rotation = (run + 1) * 7
       await watchRemote(rotation)
       const w = await writer.page.evaluate(
@@ -370,6 +424,7 @@ async function main() {
           const e = window.editor!
           const ids = [...e.getCurrentPageShapeIds()].sort().slice(0, batch)
           window.__lastBigSend = undefined
+          globalThis.__sketchroomMarks = []
           const t = Date.now()
           e.run(() => e.updateShapes(ids.map((id) => ({ id, type: 'geo' as const, rotation: rotation / 1000 }))))
           const updated = Date.now()
@@ -383,10 +438,13 @@ async function main() {
       const done = await viewer.page.evaluate(() => window.__remote!)
       const received = await viewer.page.evaluate(() => window.__lastBigMessage ?? 0)
       const vm = await appMarks(viewer.page)
+      const wm = await appMarks(writer.page)
       const row: Marks = {
         total: done.frame - w.t,
         updated: w.updated - w.t,
         encode: w.sent - w.updated,
+        wait: span({ ...wm, updated: w.updated }, 'updated', 'write-start'),
+        yjs: span(wm, 'write-start', 'write'),
         transit: received - w.sent,
         decode: span({ ...vm, received }, 'received', 'remote-kv'),
         apply: span(vm, 'remote-kv', 'remote-store'),
@@ -394,10 +452,15 @@ async function main() {
         viewer: done.frame - received,
       }
       row.ours = row.encode! + row.viewer!
+      if (profiling) {
+        for (const stop of stops) await stop()
+        console.log(`  (profiled remote: ${Math.round(row.total!)} ms, writer and viewer in ${PROFILE_DIR})`)
+        break
+      }
       remote.push(row)
       loads.push(load())
       console.log(
-        `  remote #${run + 1}, ours: ${Math.round(row.total!)} ms end to end (writer: tldraw update ${Math.round(row.updated!)}, then encoded and sent ${Math.round(row.encode!)}; server and network ${Math.round(row.transit!)}; viewer: Yjs decode + YKeyValue ${Math.round(row.decode!)}, store ${Math.round(row.apply!)}, painted ${Math.round(row.paint!)}) load ${load()}`,
+        `  remote #${run + 1}, ours: ${Math.round(row.total!)} ms end to end (writer: tldraw update ${Math.round(row.updated!)}, then encoded and sent ${Math.round(row.encode!)} (binding called after ${Math.round(row.wait!)}, Yjs ${Math.round(row.yjs!)}); server and network ${Math.round(row.transit!)}; viewer: Yjs decode + YKeyValue ${Math.round(row.decode!)}, store ${Math.round(row.apply!)}, painted ${Math.round(row.paint!)}) load ${load()}`,
       )
       await viewer.page.waitForTimeout(500)
 
@@ -423,7 +486,7 @@ async function main() {
       await viewer.page.waitForTimeout(500)
     }
 
-    const pick = <T,>(rows: T[], f: (m: T) => number) => rows.map(f)
+    const pick = <T>(rows: T[], f: (m: T) => number) => rows.map(f)
     console.log(
       `\nsketchroom client (Chromium ${browser.version()}, production build), ${RUNS} runs each, medians in ms; 1-min load ${loads[0]}–${loads.at(-1)} (max ${Math.max(...loads.map(Number)).toFixed(2)}) on ${os.cpus().length} cores`,
     )
@@ -434,8 +497,16 @@ async function main() {
       { name: 'Yjs decode (applied to the doc)', ours: pick(cold, (m) => span(m, 'arrived', 'synced')), floor: null },
       { name: 'YKeyValue (until the binding has its records)', ours: pick(cold, (m) => span(m, 'synced', 'kv')), floor: null },
       { name: 'store load', ours: pick(cold, (m) => span(m, 'kv', 'load')), floor: pick(floorCold, (m) => span(m, 'connect', 'load')) },
-      { name: 'editor mount', ours: pick(cold, (m) => span(m, 'load', 'editor')), floor: pick(floorCold, (m) => span(m, 'load', 'editor')) },
-      { name: 'first paint (all N in the DOM, painted)', ours: pick(cold, (m) => m.total - (m.editor ?? 0)), floor: pick(floorCold, (m) => m.total - (m.editor ?? 0)) },
+      {
+        name: 'editor mount',
+        ours: pick(cold, (m) => span(m, 'load', 'editor')),
+        floor: pick(floorCold, (m) => span(m, 'load', 'editor')),
+      },
+      {
+        name: 'first paint (all N in the DOM, painted)',
+        ours: pick(cold, (m) => m.total - (m.editor ?? 0)),
+        floor: pick(floorCold, (m) => m.total - (m.editor ?? 0)),
+      },
       { name: '**total**', ours: pick(cold, (m) => m.total), floor: pick(floorCold, (m) => m.total) },
     ])
     printStages(`Open it again (same context: IndexedDB and caches warm) → all painted`, [
@@ -444,16 +515,26 @@ async function main() {
       { name: 'wait before showing (server or timeout)', ours: pick(warm, (m) => span(m, 'local', 'start')), floor: null },
       { name: 'YKeyValue', ours: pick(warm, (m) => span(m, 'start', 'kv')), floor: null },
       { name: 'store load', ours: pick(warm, (m) => span(m, 'kv', 'load')), floor: pick(floorWarm, (m) => span(m, 'connect', 'load')) },
-      { name: 'editor mount', ours: pick(warm, (m) => span(m, 'load', 'editor')), floor: pick(floorWarm, (m) => span(m, 'load', 'editor')) },
+      {
+        name: 'editor mount',
+        ours: pick(warm, (m) => span(m, 'load', 'editor')),
+        floor: pick(floorWarm, (m) => span(m, 'load', 'editor')),
+      },
       { name: 'first paint', ours: pick(warm, (m) => m.total - (m.editor ?? 0)), floor: pick(floorWarm, (m) => m.total - (m.editor ?? 0)) },
       { name: '**total**', ours: pick(warm, (m) => m.total), floor: pick(floorWarm, (m) => m.total) },
     ])
     printStages(`Remote batch of ${BATCH} changed shapes (writer's updateShapes → viewer painted; floor: mergeRemoteChanges from memory)`, [
       { name: "writer's encode (tldraw's update done → Yjs update sent)", ours: pick(remote, (m) => m.encode!), floor: null },
+      { name: '  of which: until the binding hears of the change', ours: pick(remote, (m) => m.wait!), floor: null },
+      { name: '  of which: Yjs transaction and its encoding', ours: pick(remote, (m) => m.yjs!), floor: null },
       { name: "viewer's Yjs decode + YKeyValue", ours: pick(remote, (m) => m.decode!), floor: null },
       { name: "viewer's store apply", ours: pick(remote, (m) => m.apply!), floor: pick(floorRemote, (m) => m.apply!) },
       { name: "viewer's paint", ours: pick(remote, (m) => m.paint!), floor: pick(floorRemote, (m) => m.paint!) },
-      { name: '**writer encode + viewer (arrival → painted)**', ours: pick(remote, (m) => m.ours!), floor: pick(floorRemote, (m) => m.total!) },
+      {
+        name: '**writer encode + viewer (arrival → painted)**',
+        ours: pick(remote, (m) => m.ours!),
+        floor: pick(floorRemote, (m) => m.total!),
+      },
       { name: "not counted: writer's tldraw update", ours: pick(remote, (m) => m.updated!), floor: null },
       { name: 'not counted: server and network', ours: pick(remote, (m) => m.transit!), floor: null },
       { name: 'end to end', ours: pick(remote, (m) => m.total!), floor: null },

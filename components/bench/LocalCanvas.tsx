@@ -8,7 +8,6 @@ import { mark } from '@/components/sync/timing'
 import { TLDRAW_ASSET_URLS } from '../board/tldrawAssets'
 
 declare global {
-  // eslint-disable-next-line no-var
   var __sketchroomBenchSnapshot: TLStoreSnapshot | undefined
 }
 

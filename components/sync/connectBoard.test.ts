@@ -2,7 +2,8 @@
 // connectBoard without React or a browser: the real server in this process, `ws` for the
 // socket, no local copy (no IndexedDB in Node) and no online/offline events.
 import { describe, expect, test } from 'vitest'
-import WebSocket from 'ws'
+import WebSocket, { WebSocketServer } from 'ws'
+import * as Y from 'yjs'
 import { synced, testScope, waitFor, sleep, type TestServer } from '../../test/helpers'
 import { bindStoreToDoc, recordsOf } from './bindStore'
 import { connectBoard, type BoardState } from './connectBoard'
@@ -230,5 +231,71 @@ describe('connectBoard, status from the server', () => {
     store.put([geo(store, 9)])
     await waitFor(() => board.latest()?.saving === 'paused', 'saving to pause')
     await waitFor(() => fake.connections.length === 2 && board.latest()?.saving === 'ok', 'the next session to sync')
+  })
+})
+
+describe('connectBoard, with a copy on this device', () => {
+  /** A server that takes the socket and never answers: a network that is up but slow. */
+  async function silentServer() {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()))
+    scope.defer(() => new Promise<void>((resolve) => wss.close(() => resolve())))
+    const { port } = wss.address() as { port: number }
+    return { url: `http://127.0.0.1:${port}`, sockets: () => wss.clients.size }
+  }
+
+  /** A board's doc as this device kept it: `build` draws in a bound store. */
+  function keptCopy(build: (store: ReturnType<typeof newStore>, doc: Y.Doc) => void): Uint8Array {
+    const doc = new Y.Doc()
+    const store = newStore()
+    bindStoreToDoc(store, doc, { onOutdated: () => undefined })
+    build(store, doc)
+    return Y.encodeStateAsUpdate(doc)
+  }
+
+  function openWithCopy(server: { url: string }, copy: Uint8Array) {
+    const reports: BoardState[] = []
+    const board = connectBoard(
+      {
+        room: 'kept-room',
+        origin: server.url,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        network: null,
+        serverWaitMs: 60_000,
+        persistence: (_name, doc) => {
+          Y.applyUpdate(doc, copy)
+          return { whenSynced: Promise.resolve(), destroy() {} }
+        },
+      },
+      (state) => reports.push(state),
+    )
+    scope.defer(() => board.dispose())
+    return reports
+  }
+
+  test('opens from it at once, without waiting for the server', async () => {
+    const server = await silentServer()
+    let shape: ReturnType<typeof geo> | null = null
+    const copy = keptCopy((store) => store.put([(shape = geo(store, 5))]))
+    const reports = openWithCopy(server, copy)
+    await waitFor(() => reports.some((r) => r.status === 'synced'), 'the board to show')
+    const state = reports.find((r) => r.status === 'synced')
+    if (state?.status !== 'synced') throw new Error('unreachable')
+    expect(state.store.get(shape!.id as never)).toMatchObject({ x: 5 })
+    // The server has said nothing: the board came from the copy alone.
+    expect(server.sockets()).toBeLessThanOrEqual(1)
+  })
+
+  test('a copy written by an older tldraw waits for the server, which may know a newer one', async () => {
+    const server = await silentServer()
+    const copy = keptCopy((store, doc) => {
+      store.put([geo(store, 5)])
+      const schema = store.schema.serialize()
+      doc.getMap('meta').set('schema', { ...schema, sequences: { ...schema.sequences, 'com.tldraw.shape': 0 } })
+    })
+    const reports = openWithCopy(server, copy)
+    await waitFor(() => server.sockets() === 1, 'the board to connect')
+    await sleep(300)
+    expect(reports.some((r) => r.status === 'synced')).toBe(false)
   })
 })

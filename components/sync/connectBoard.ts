@@ -5,7 +5,7 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { CloseCode, FEATURES_PARAM, isFinalCloseCode, STATUS_FEATURE } from '@/lib/protocol'
 import { bindPresence } from './bindPresence'
-import { bindStoreToDoc, type Binding } from './bindStore'
+import { bindStoreToDoc, checkSchema, META_KEY, RECORDS_KEY, SCHEMA_KEY, type Binding } from './bindStore'
 import { handleStatusMessages, sendOnlyOwnAwareness, takeOverReconnects } from './providerPatches'
 import { mark } from './timing'
 
@@ -206,6 +206,9 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
   network?.addEventListener('offline', onOffline)
   network?.addEventListener('online', onOnline)
 
+  const hasCopyToShow = () =>
+    doc.getArray(RECORDS_KEY).length > 0 && checkSchema(store, doc.getMap(META_KEY).get(SCHEMA_KEY)).kind === 'same'
+
   let binding: Binding | null = null
   let presence: { dispose(): void } | null = null
   let waitTimer: ReturnType<typeof setTimeout> | null = null
@@ -252,7 +255,10 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
       if (disposed) return
       mark('local')
       localReady = true
-      if (provider.synced) start()
+      // A board this device has seen opens from its copy at once; the server's changes
+      // follow as they come. Only a copy that would need migrating waits for the server,
+      // which may know a newer schema than this client and the copy.
+      if (provider.synced || hasCopyToShow()) start()
       else waitTimer = setTimeout(start, serverWaitMs)
     },
     (err: unknown) => {

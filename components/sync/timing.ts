@@ -4,7 +4,6 @@
  * a board or applying a change ended. Otherwise a mark costs one property read.
  */
 declare global {
-  // eslint-disable-next-line no-var
   var __sketchroomMarks: Array<[name: string, ms: number]> | undefined
 }
 
