@@ -348,6 +348,8 @@ async function main() {
         const r = await timeOpen(page, floorUrl)
         floorCold.push(r)
         console.log(line(`open #${run + 1}, tldraw alone`, r, ['connect', 'load', 'editor', 'dom']))
+        // As long as ours: the service worker installs meanwhile, for both.
+        await page.waitForTimeout(2000)
         await page.close()
         const second = await newPage(browser, context)
         const w = await timeOpen(second.page, floorUrl)

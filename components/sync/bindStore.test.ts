@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import { createTLStore, defaultShapeUtils } from 'tldraw'
 import * as Y from 'yjs'
-import { bindStoreToDoc, recordsOf, writeRecords } from './bindStore'
+import { bindStoreToDoc, recordsOf, sharedWith, writeRecords } from './bindStore'
 import { editorRecords, geo, newStore, PAGE_ID } from './testStore'
 
 /** Two docs joined as if by a server. */
@@ -190,6 +190,57 @@ describe('bindStoreToDoc, big changes', () => {
     expect([...seen.values()].filter((a) => a === 'update').length).toBe(10)
     expect([...seen.values()].filter((a) => a === 'delete').length).toBe(5)
     expect(peerDoc.getArray('records').length).toBe(15)
+  })
+
+  test("a peer's move keeps each shape's props and meta objects, so tldraw moves the shapes without redrawing them", () => {
+    const writerDoc = new Y.Doc()
+    const writer = newStore()
+    bindStoreToDoc(writer, writerDoc, { onOutdated: () => undefined })
+    const shapes = Array.from({ length: 3 }, (_, i) => geo(writer, i))
+    writer.put(shapes)
+    const readerDoc = new Y.Doc()
+    linkDocs(writerDoc, readerDoc)
+    const reader = newStore()
+    bindStoreToDoc(reader, readerDoc, { onOutdated: () => undefined })
+    const before = shapes.map((s) => reader.get(s.id as never) as unknown as { props: { w: number }; meta: object })
+
+    writer.put(
+      shapes.map(
+        (s, i) =>
+          ({
+            ...s,
+            x: 100 + i,
+            props: i === 2 ? { ...(s as never as { props: object }).props, w: 7 } : (s as never as { props: object }).props,
+          }) as never,
+      ),
+    )
+
+    const after = shapes.map(
+      (s) => reader.get(s.id as never) as unknown as { x: number; props: { w: number; richText: unknown }; meta: object },
+    )
+    expect(after.map((s) => s.x)).toEqual([100, 101, 102])
+    expect(after[0]!.props).toBe(before[0]!.props)
+    expect(after[1]!.props).toBe(before[1]!.props)
+    expect(after[1]!.meta).toBe(before[1]!.meta)
+    // A changed prop is a new props object, whose unchanged parts are still shared.
+    expect(after[2]!.props).not.toBe(before[2]!.props)
+    expect(after[2]!.props.w).toBe(7)
+    expect(after[2]!.props.richText).toBe((before[2]!.props as never as { richText: unknown }).richText)
+  })
+
+  test('sharedWith: the previous object wherever nothing changed', () => {
+    const prev = { a: 1, b: { c: [1, { d: 2 }], e: 'x' }, f: { g: 1 } }
+    expect(sharedWith(prev, structuredClone(prev))).toBe(prev)
+    const next = sharedWith(prev, { ...structuredClone(prev), a: 2 })
+    expect(next).toEqual({ ...prev, a: 2 })
+    expect(next.b).toBe(prev.b)
+    const deeper = sharedWith(prev, { ...structuredClone(prev), b: { c: [1, { d: 3 }], e: 'x' } })
+    expect(deeper.b).not.toBe(prev.b)
+    expect(deeper.b.c[1]).toEqual({ d: 3 })
+    expect(deeper.f).toBe(prev.f)
+    // A key added or removed is a change, even to an undefined value.
+    expect(sharedWith<object>(prev, { ...structuredClone(prev), h: undefined })).not.toBe(prev)
+    expect(sharedWith({ x: 1, y: undefined } as { x: number; y?: number }, { x: 1 })).toEqual({ x: 1 })
   })
 
   test('a remote batch with one invalid record: the rest of the batch arrives', () => {

@@ -109,6 +109,43 @@ function validIncoming(store: TLStore, record: TLRecord): boolean {
 }
 
 /**
+ * `next`, with every part that equals the same part of `prev` replaced by `prev`'s own
+ * object: returns `prev` itself when nothing changed. A record from the doc is a new
+ * object all through, even where only `x` moved; tldraw re-renders a shape whose `props`
+ * or `meta` object changed, and validates again whatever is not the object it validated
+ * before. So a peer's move of 1,000 shapes moves them, instead of redrawing them all.
+ *
+ * @example
+ * sharedWith(store.get(id), incoming) // incoming, sharing `props` when it is unchanged
+ */
+export function sharedWith<T>(prev: T, next: T): T {
+  if (Object.is(prev, next)) return prev
+  if (typeof prev !== 'object' || typeof next !== 'object' || prev === null || next === null) return next
+  if (Array.isArray(prev) !== Array.isArray(next)) return next
+  if (Array.isArray(next)) {
+    const before = prev as unknown[]
+    let same = before.length === next.length
+    const out = next.map((value, i) => {
+      const shared = sharedWith(before[i], value)
+      if (shared !== before[i]) same = false
+      return shared
+    })
+    return (same ? prev : out) as T
+  }
+  const before = prev as Record<string, unknown>
+  const after = next as Record<string, unknown>
+  const keys = Object.keys(after)
+  let same = keys.length === Object.keys(before).length
+  const out: Record<string, unknown> = {}
+  for (const key of keys) {
+    const shared = key in before ? sharedWith(before[key], after[key]) : after[key]
+    if (shared !== before[key] || !(key in before)) same = false
+    out[key] = shared
+  }
+  return (same ? prev : out) as T
+}
+
+/**
  * Puts remote records into the store (and removes some) in one remote change. `store.put`
  * validates every record itself, so the batch is tried as it is first; only if some record
  * fails are they checked one by one and the invalid ones left out.
@@ -326,7 +363,9 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
         continue
       }
       const value = upgrade(key, change.newValue)
-      if (isEntryForStore(store, key, value)) toPut.push(value)
+      if (!isEntryForStore(store, key, value)) continue
+      const before = store.unsafeGetWithoutCapture(value.id)
+      toPut.push(before ? sharedWith(before, value) : value)
     }
     if (!toPut.length && !toRemove.length) return
     try {
