@@ -299,3 +299,68 @@ describe('connectBoard, with a copy on this device', () => {
     expect(reports.some((r) => r.status === 'synced')).toBe(false)
   })
 })
+
+describe('connectBoard, what is encoded and kept', () => {
+  test("the server's changes are kept as they arrived, never encoded again; this client's own are encoded, sent and kept", async () => {
+    const s = await scope.server()
+    const kept: Array<{ update: Uint8Array; fromServer: boolean }> = []
+    let boardDoc: Y.Doc | null = null
+    let listenedDuringServerChange: boolean | null = null
+    const reports: BoardState[] = []
+    const board = connectBoard(
+      {
+        room: 'kept-bytes-room',
+        origin: s.url,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        network: null,
+        persistence: (_name, doc) => {
+          boardDoc = doc
+          // Yjs encodes a transaction only if the doc has an 'update' listener then.
+          doc.getArray('records').observe((event) => {
+            if (event.transaction.origin !== null && typeof event.transaction.origin === 'object' && 'ws' in event.transaction.origin)
+              listenedDuringServerChange = (doc as unknown as { _observers: Map<string, Set<unknown>> })._observers.has('update')
+          })
+          return {
+            whenSynced: Promise.resolve(),
+            destroy() {},
+            keep: (update, origin) => kept.push({ update, fromServer: origin !== null && typeof origin === 'object' && 'ws' in origin }),
+          }
+        },
+      },
+      (state) => reports.push(state),
+    )
+    scope.defer(() => board.dispose())
+    await waitFor(() => reports.some((r) => r.status === 'synced'), 'the board to sync')
+    const state = reports.find((r) => r.status === 'synced')
+    if (state?.status !== 'synced') throw new Error('unreachable')
+
+    // A peer draws: the board gets it from the server.
+    const peer = scope.client(s, 'kept-bytes-room')
+    await synced(peer)
+    const peerStore = newStore()
+    bindStoreToDoc(peerStore, peer.doc, { onOutdated: () => undefined })
+    const theirs = geo(peerStore, 9)
+    peerStore.put([theirs])
+    await waitFor(() => state.store.get(theirs.id as never) !== undefined, "the peer's shape")
+    expect(listenedDuringServerChange).toBe(false)
+    const fromServer = kept.filter((k) => k.fromServer)
+    expect(fromServer.length).toBeGreaterThan(0)
+    // What was kept is the change itself: applied to an empty doc, it holds the shape.
+    const replay = new Y.Doc()
+    for (const k of fromServer) Y.applyUpdate(replay, k.update)
+    expect(recordsOf(replay).get(theirs.id)).toMatchObject({ x: 9 })
+
+    // This client draws: it reaches the peer, and the copy keeps it.
+    const before = kept.length
+    const mine = geo(state.store, 4)
+    state.store.put([mine])
+    await waitFor(() => recordsOf(peer.doc).get(mine.id) !== undefined, 'our shape at the peer')
+    expect(kept.slice(before).filter((k) => !k.fromServer).length).toBeGreaterThan(0)
+    // Everything kept, replayed in order, is the board as this client has it.
+    const copy = new Y.Doc()
+    for (const k of kept) Y.applyUpdate(copy, k.update)
+    expect(recordsOf(copy).get(mine.id)).toMatchObject({ x: 4 })
+    expect(recordsOf(copy).get(theirs.id)).toMatchObject({ x: 9 })
+    expect(Y.encodeStateVector(copy)).toEqual(Y.encodeStateVector(boardDoc!))
+  })
+})

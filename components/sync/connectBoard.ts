@@ -6,7 +6,7 @@ import * as Y from 'yjs'
 import { CloseCode, FEATURES_PARAM, isFinalCloseCode, STATUS_FEATURE } from '@/lib/protocol'
 import { bindPresence } from './bindPresence'
 import { bindStoreToDoc, checkSchema, META_KEY, RECORDS_KEY, SCHEMA_KEY, type Binding } from './bindStore'
-import { handleStatusMessages, sendOnlyOwnAwareness, takeOverReconnects } from './providerPatches'
+import { encodeOnlyWhatIsSent, handleStatusMessages, sendOnlyOwnAwareness, takeOverReconnects } from './providerPatches'
 import { mark } from './timing'
 
 /**
@@ -51,6 +51,11 @@ export interface LocalPersistence {
   /** Settles once the stored copy has been applied to the doc. */
   whenSynced: Promise<unknown>
   destroy(): unknown
+  /**
+   * Keeps one change the doc has applied (`origin`: its transaction's). A copy with it is
+   * handed every change by the board; one without listens to the doc's updates itself.
+   */
+  keep?(update: Uint8Array, origin: unknown): void
 }
 
 /** What fires the browser's `online` and `offline` events: `window`. */
@@ -88,7 +93,35 @@ export interface BoardConnection {
 /** y-websocket's own retry has no jitter; ours spreads reconnects after a server restart. */
 const MAX_BACKOFF_MS = 5_000
 
-const indexedDbPersistence = (name: string, doc: Y.Doc): LocalPersistence => new IndexeddbPersistence(name, doc)
+/** Changes this big (a board's whole state, a peer's big batch) are written when the page is idle. */
+const BIG_UPDATE_BYTES = 64 * 1024
+
+/**
+ * y-indexeddb, handed the changes by the board instead of listening to the doc (so the
+ * server's are stored as they came, never re-encoded), big ones once the page is idle:
+ * the board is on screen first.
+ *
+ * Relies on `IndexeddbPersistence._storeUpdate(update, origin)`: its `update` listener,
+ * which appends the update to the copy (and compacts the copy now and then).
+ */
+function indexedDbPersistence(name: string, doc: Y.Doc): LocalPersistence {
+  const copy = new IndexeddbPersistence(name, doc)
+  doc.off('update', copy._storeUpdate)
+  let destroyed = false
+  const idle = (task: () => void) =>
+    typeof requestIdleCallback === 'function' ? requestIdleCallback(task, { timeout: 2_000 }) : setTimeout(task, 0)
+  return {
+    whenSynced: copy.whenSynced,
+    destroy() {
+      destroyed = true
+      return copy.destroy()
+    },
+    keep(update, origin) {
+      if (update.length < BIG_UPDATE_BYTES) copy._storeUpdate(update, origin)
+      else idle(() => destroyed || copy._storeUpdate(update, origin))
+    },
+  }
+}
 
 /**
  * The whole life of one board connection, without React: a Y.Doc kept on this device and
@@ -150,6 +183,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
     params: { [FEATURES_PARAM]: STATUS_FEATURE },
   })
   const restoreAwareness = sendOnlyOwnAwareness(provider)
+  const restoreUpdates = encodeOnlyWhatIsSent(provider, local?.keep ? (update, origin) => local.keep!(update, origin) : null)
   const reconnects = takeOverReconnects(provider, { maxBackoffMs: MAX_BACKOFF_MS, isOnline: () => networkUp })
   // Set by a Status message; a server that sends none clears a 1011 pause once it syncs.
   let serverSpeaksStatus = false
@@ -282,6 +316,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
       // Tell peers now, rather than after their awareness timeout, that we left.
       removeAwarenessStates(provider.awareness, [doc.clientID], 'sketchroom unmount')
       restoreAwareness()
+      restoreUpdates()
       provider.off('status', onStatus)
       provider.off('connection-close', onConnectionClose)
       provider.off('closed', onClosed)
