@@ -286,6 +286,39 @@ describe('connectBoard, with a copy on this device', () => {
     expect(server.sockets()).toBeLessThanOrEqual(1)
   })
 
+  test('the copy is not uploaded as a change: the socket opens once it is in, and the sync carries it', async () => {
+    const updates: number[] = []
+    const fake = await startFakeSyncServer(({ socket }) =>
+      socket.on('message', (data: Buffer) => {
+        // [0 Sync, 2 Update, …]: a change sent as such, not as a sync step.
+        if (data[0] === 0 && data[1] === 2) updates.push(data.length)
+      }),
+    )
+    scope.defer(() => fake.close())
+    let shape: ReturnType<typeof geo> | null = null
+    const copy = keptCopy((store) => store.put([(shape = geo(store, 6))]))
+    const origin = {}
+    const board = connectBoard(
+      {
+        room: 'copy-room',
+        origin: fake.url,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        network: null,
+        persistence: (_name, doc) => ({
+          origin,
+          // Read a little later, as IndexedDB does, in one transaction of the copy's.
+          whenSynced: sleep(50).then(() => Y.applyUpdate(doc, copy, origin)),
+          destroy() {},
+          keep() {},
+        }),
+      },
+      () => undefined,
+    )
+    scope.defer(() => board.dispose())
+    await waitFor(() => recordsOf(fake.doc).get(shape!.id) !== undefined, 'the server to have the copy')
+    expect(updates).toEqual([])
+  })
+
   test('a copy written by an older tldraw waits for the server, which may know a newer one', async () => {
     const server = await silentServer()
     const copy = keptCopy((store, doc) => {

@@ -56,6 +56,8 @@ export interface LocalPersistence {
    * handed every change by the board; one without listens to the doc's updates itself.
    */
   keep?(update: Uint8Array, origin: unknown): void
+  /** The origin of the transaction in which the copy applies what it had stored. */
+  readonly origin?: unknown
 }
 
 /** What fires the browser's `online` and `offline` events: `window`. */
@@ -93,6 +95,9 @@ export interface BoardConnection {
 /** y-websocket's own retry has no jitter; ours spreads reconnects after a server restart. */
 const MAX_BACKOFF_MS = 5_000
 
+/** The longest the socket waits for this device's copy of the board to be read. */
+const LOCAL_COPY_WAIT_MS = 300
+
 /** Changes this big (a board's whole state, a peer's big batch) are written when the page is idle. */
 const BIG_UPDATE_BYTES = 64 * 1024
 
@@ -111,6 +116,7 @@ function indexedDbPersistence(name: string, doc: Y.Doc): LocalPersistence {
   const idle = (task: () => void) =>
     typeof requestIdleCallback === 'function' ? requestIdleCallback(task, { timeout: 2_000 }) : setTimeout(task, 0)
   return {
+    origin: copy,
     whenSynced: copy.whenSynced,
     destroy() {
       destroyed = true
@@ -181,9 +187,12 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
     WebSocketPolyfill: options.WebSocket,
     // Ask for Status messages; a server without them ignores the parameter.
     params: { [FEATURES_PARAM]: STATUS_FEATURE },
+    // Connects once the local copy is in (below): then the sync's state vectors carry it,
+    // instead of the whole copy being encoded and uploaded as a change.
+    connect: false,
   })
   const restoreAwareness = sendOnlyOwnAwareness(provider)
-  const restoreUpdates = encodeOnlyWhatIsSent(provider, local?.keep ? (update, origin) => local.keep!(update, origin) : null)
+  const restoreUpdates = encodeOnlyWhatIsSent(provider, local?.keep ? (update, origin) => local.keep!(update, origin) : null, local?.origin)
   const reconnects = takeOverReconnects(provider, { maxBackoffMs: MAX_BACKOFF_MS, isOnline: () => networkUp })
   // Set by a Status message; a server that sends none clears a 1011 pause once it syncs.
   let serverSpeaksStatus = false
@@ -284,6 +293,18 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
   }
   provider.on('sync', onSync)
   const localCopy = local ? local.whenSynced : Promise.resolve()
+  // Connect when the copy is in, or after a short while if this device is slow to read it.
+  let connectTimer: ReturnType<typeof setTimeout> | null = null
+  let connecting = false
+  const connectNow = () => {
+    if (connectTimer) clearTimeout(connectTimer)
+    connectTimer = null
+    if (disposed || connecting) return
+    connecting = true
+    provider.connect()
+  }
+  connectTimer = setTimeout(connectNow, LOCAL_COPY_WAIT_MS)
+  localCopy.then(connectNow, connectNow)
   localCopy.then(
     () => {
       if (disposed) return
@@ -308,6 +329,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
       if (disposed) return
       disposed = true
       if (waitTimer) clearTimeout(waitTimer)
+      if (connectTimer) clearTimeout(connectTimer)
       reconnects.dispose()
       presence?.dispose()
       binding?.dispose()

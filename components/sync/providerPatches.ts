@@ -166,8 +166,8 @@ export function handleStatusMessages(provider: WebsocketProvider, onStatus: (sta
  * not come from the server; those from the server are kept (`keep`) as the bytes that
  * arrived.
  *
- * `keep` hears every change once: this client's own and the local copy's as Yjs encoded
- * them (with the transaction's origin), the server's as received (origin `provider`).
+ * `keep` hears every change once: this client's own as Yjs encoded them (with the
+ * transaction's origin), the server's as received (origin `provider`).
  *
  * Relies on:
  * - `provider._updateHandler`: the provider's `update` listener, which sends what did not
@@ -184,6 +184,12 @@ export function handleStatusMessages(provider: WebsocketProvider, onStatus: (sta
 export function encodeOnlyWhatIsSent(
   provider: WebsocketProvider,
   keep: ((update: Uint8Array, origin: unknown) => void) | null,
+  /**
+   * The origin of the transaction that applies the local copy, which the copy does not
+   * keep again: encoded only when it is sent, i.e. when a socket or another tab is
+   * connected (otherwise the next sync's state vectors carry it).
+   */
+  copyOrigin?: unknown,
 ): () => void {
   const { doc } = provider
   const send = provider._updateHandler
@@ -202,7 +208,9 @@ export function encodeOnlyWhatIsSent(
     else doc.off('update', onUpdate)
   }
   listen(true)
-  const beforeTransaction = (transaction: Y.Transaction) => listen(transaction.origin !== provider)
+  const unsent = (origin: unknown) =>
+    origin === provider || (copyOrigin !== undefined && origin === copyOrigin && !provider.wsconnected && !provider.bcconnected)
+  const beforeTransaction = (transaction: Y.Transaction) => listen(!unsent(transaction.origin))
   doc.on('beforeTransaction', beforeTransaction)
 
   const readSync = provider.messageHandlers[MessageType.Sync]!
