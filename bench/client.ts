@@ -1,31 +1,44 @@
 /**
  * Client-side figures, measured in real Chromium against the real server (production
- * build, server limits at their defaults):
+ * build, server limits at their defaults), each next to the floor: tldraw alone doing the
+ * same work in the same Chromium, same build, same run (runs interleaved).
  *
  *   open    from `page.goto(board)` in a fresh browser context (empty IndexedDB, so all
  *           comes from the server) until a frame has been painted in which all N shapes
  *           are in the editor's store AND all N shape elements (`.tl-shape`) are in the
  *           DOM. tldraw keeps every shape's element in the DOM and hides off-screen ones
- *           (`display: none`); the visible ones are counted and printed too.
- *   remote  from the writer's `editor.updateShapes` of M shapes (one tldraw batch, one
- *           Yjs transaction; `Date.now()` in the writer's page) until a live viewer's
- *           store holds all M changes, their elements' CSS transforms have changed, and
- *           the next frame has been painted (`Date.now()` in the viewer's page; both
- *           pages run in one Chromium on one machine, one clock).
+ *           (`display: none`). Floor: `/bench/tldraw` (components/bench/LocalCanvas.tsx),
+ *           plain tldraw that `loadSnapshot`s the same records, handed to the page before
+ *           its scripts run; no Yjs, no server, nothing stored.
+ *   again   the same, opened a second time in the same context (IndexedDB, HTTP cache and
+ *           service worker warm; the first page stayed 2 s for them). Floor: the same.
+ *   remote  from the writer's `editor.updateShapes` of M shapes (one tldraw batch) until a
+ *           live viewer's store holds all M changes, their elements' CSS transforms have
+ *           changed, and the next frame has been painted. Counted as ours: the writer's
+ *           part (tldraw's update done → the Yjs update handed to the socket) plus the
+ *           viewer's (the message arrived → painted); the server and the network are
+ *           printed but not counted. Floor: the same records (new rotation) put with
+ *           `store.mergeRemoteChanges` from memory in the viewer, until painted.
  *
- * "Painted" = the second requestAnimationFrame after the condition held: its callback
- * runs only after the frame holding the change was produced.
+ * Stages come from marks the app notes when the page defines `window.__sketchroomMarks`
+ * (components/sync/timing.ts) and from a WebSocket wrapper (when the big message arrived,
+ * when the big update was sent). "Painted" = the second requestAnimationFrame after the
+ * condition held: its callback runs only after the frame holding the change was produced.
  *
  *   npx tsx bench/client.ts [--shapes 5000] [--batch 1000] [--runs 5]
+ *   BENCH_PROFILE=/tmp/prof npx tsx bench/client.ts   # + one profiled open of each kind
+ *                                                     #   and one profiled batch (writer
+ *                                                     #   and viewer), left out of the figures;
+ *                                                     #   read with bench/profile-summary.ts
  *
- * Seeding: the writer's browser opens the empty board (the app writes the document, page
- * and schema), then a stock y-websocket client in Node writes N valid geo shapes (the
- * server validates each) in transactions of 500 (one message each, far below
- * MAX_MESSAGE_BYTES and MAX_MESSAGES_PER_SECOND). Not through `editor.createShapes`:
- * tldraw refuses to create more than `maxShapesPerPage` (default 4,000) shapes on a page
- * and does nothing at all when one call would pass it (it only shows a toast), while
- * shapes that arrive from peers are not limited. A fresh Node client then checks the
- * server holds all N before anything is timed.
+ * Seeding: the writer's browser opens the empty board and draws (and removes) one shape,
+ * so the app writes the document, page and schema; then a stock y-websocket client in
+ * Node writes N valid geo shapes (the server validates each) in transactions of 500 (one
+ * message each, far below MAX_MESSAGE_BYTES and MAX_MESSAGES_PER_SECOND). Not through
+ * `editor.createShapes`: tldraw refuses to create more than `maxShapesPerPage` (default
+ * 4,000) shapes on a page and does nothing at all when one call would pass it (it only
+ * shows a toast), while shapes that arrive from peers are not limited. A fresh Node client
+ * then checks the server holds all N, and its records are the floor's snapshot.
  *
  * Builds the app first if the build is missing or stale (see test/e2e/harness.ts).
  */
