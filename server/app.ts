@@ -108,6 +108,7 @@ async function start(
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     compactAfterBytes: config.COMPACT_AFTER_BYTES,
     dormantAfterMs: config.DORMANT_AFTER_MS,
+    memoryReleaseBytes: config.MEMORY_RELEASE_BYTES,
     flushIntervalMs: config.FLUSH_INTERVAL_MS,
     unloadDelayMs: options.unloadDelayMs,
     observeAppendSeconds: metrics.observeAppendSeconds,

@@ -57,6 +57,7 @@ const schema = z.object({
     .pipe(z.array(z.string().regex(/^(\*|'self'|'none'|https?:\/\/[^\s;,']+)$/, "each entry must be *, 'self', 'none' or an origin"))),
   FLUSH_INTERVAL_MS: int(0, 1000).default(16),
   DORMANT_AFTER_MS: int(0, 86_400_000).default(30_000),
+  MEMORY_RELEASE_BYTES: int(0).default(8 * MiB),
   MAX_DOC_BYTES: int(1024).default(32 * MiB),
   MAX_RECORD_BYTES: int(256).default(256 * 1024),
   MAX_AWARENESS_BYTES: int(64).default(8 * 1024),
