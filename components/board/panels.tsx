@@ -2,6 +2,7 @@
 
 import type { ReactNode } from 'react'
 import type { TLComponents } from 'tldraw'
+import { BoardMainMenu } from './BoardMainMenu'
 import { ConnectionIndicator } from './ConnectionIndicator'
 import { EmptyBoardHint } from './EmptyBoardHint'
 import { NamePrompt } from './people/NamePrompt'
@@ -69,6 +70,7 @@ function EmbedSharePanel() {
 // Module-level, like every prop tldraw compares by identity.
 /** The app's own board page: title on top, connection, people and Share on the right. */
 export const APP_COMPONENTS: TLComponents = {
+  MainMenu: BoardMainMenu,
   SharePanel: BoardSharePanel,
   TopPanel: BoardTopPanel,
   InFrontOfTheCanvas: BoardOverlays,
