@@ -5,6 +5,7 @@ import type { TLComponents } from 'tldraw'
 import { BoardMainMenu } from './BoardMainMenu'
 import { ConnectionIndicator } from './ConnectionIndicator'
 import { EmptyBoardHint } from './EmptyBoardHint'
+import { ImportApplier } from './ImportApplier'
 import { NamePrompt } from './people/NamePrompt'
 import { FollowingBanner, PeopleMenu } from './people/PeopleMenu'
 import { OpenInAppLink } from './share/OpenInAppLink'
@@ -45,6 +46,7 @@ function BoardOverlays() {
       <EmptyBoardHint />
       <FollowingBanner />
       <NamePrompt />
+      <ImportApplier />
     </>
   )
 }

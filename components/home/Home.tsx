@@ -4,6 +4,7 @@ import Link from 'next/link'
 import { useRouter } from 'next/navigation'
 import { useEffect, useRef, useState } from 'react'
 import { newRoomId } from '@/lib/roomId'
+import { BOARD_FILE_ACCEPT, handOffImport, readBoardFile } from './boardImport'
 import { markCreatedHere } from './createdHere'
 import { forgetBoard, loadRecentBoards, RECENT_BOARDS_EVENT, recentBoardPath, restoreBoard, type RecentBoard } from './recentBoards'
 
@@ -49,14 +50,72 @@ export default function Home() {
     markCreatedHere(id)
     router.push(`/b/${id}`)
   }
+  const [opening, setOpening] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null })
+  const [dragging, setDragging] = useState(false)
+  const fileInput = useRef<HTMLInputElement>(null)
+  /** A `.tldr` file becomes a new board: a new room id, its records written by the board page. */
+  const open = async (file: File | undefined) => {
+    if (!file) return
+    setOpening({ busy: true, error: null })
+    const board = await readBoardFile(file).catch(() => 'This file could not be read.')
+    if (typeof board === 'string') return setOpening({ busy: false, error: board })
+    const id = newRoomId()
+    markCreatedHere(id)
+    handOffImport(id, board)
+    router.push(`/b/${id}`)
+  }
 
   return (
-    <main className="sr-page">
+    <main
+      className="sr-page"
+      data-dragging={dragging ? 'true' : undefined}
+      onDragOver={(event) => {
+        if (!event.dataTransfer.types.includes('Files')) return
+        event.preventDefault()
+        setDragging(true)
+      }}
+      onDragLeave={(event) => {
+        if (event.currentTarget === event.target) setDragging(false)
+      }}
+      onDrop={(event) => {
+        event.preventDefault()
+        setDragging(false)
+        void open(event.dataTransfer.files[0])
+      }}
+    >
       <h1>sketchroom</h1>
       <p>A live collaborative whiteboard you can host yourself. Anyone with a board&apos;s link can draw on it with you.</p>
       <button type="button" className="sr-new-board" data-testid="new-board" onClick={create}>
         New board
+      </button>{' '}
+      <button
+        type="button"
+        className="sr-open-file"
+        data-testid="open-file"
+        disabled={opening.busy}
+        onClick={() => fileInput.current?.click()}
+      >
+        {opening.busy ? 'Opening…' : 'Open a file'}
       </button>
+      <input
+        ref={fileInput}
+        type="file"
+        accept={BOARD_FILE_ACCEPT}
+        hidden
+        data-testid="open-file-input"
+        onChange={(event) => {
+          void open(event.target.files?.[0])
+          event.target.value = ''
+        }}
+      />
+      <p className="sr-hint">
+        <small>Open a tldraw file (.tldr), or drop one on this page, to make a new board from it.</small>
+      </p>
+      {opening.error ? (
+        <p className="sr-error" role="alert" data-testid="open-file-error">
+          {opening.error}
+        </p>
+      ) : null}
       {removed ? (
         <p className="sr-undo" role="status" data-testid="recent-undo">
           Removed “{boardLabel(removed)}” from this list.{' '}
