@@ -8,6 +8,7 @@ import { EmptyBoardHint } from './EmptyBoardHint'
 import { ImportApplier } from './ImportApplier'
 import { NamePrompt } from './people/NamePrompt'
 import { FollowingBanner, PeopleMenu } from './people/PeopleMenu'
+import { PreviewUploader } from './PreviewUploader'
 import { OpenInAppLink } from './share/OpenInAppLink'
 import { ShareButton } from './share/ShareButton'
 import { TitleField } from './TitleField'
@@ -47,6 +48,7 @@ function BoardOverlays() {
       <FollowingBanner />
       <NamePrompt />
       <ImportApplier />
+      <PreviewUploader />
     </>
   )
 }
@@ -56,6 +58,7 @@ function EmbedOverlays() {
     <>
       <EmptyBoardHint />
       <FollowingBanner />
+      <PreviewUploader />
     </>
   )
 }
