@@ -33,8 +33,8 @@ export async function renderPreview(editor: Editor): Promise<Blob> {
   ctx.fillStyle = EMPTY_BACKGROUND
   ctx.fillRect(0, 0, PREVIEW_WIDTH, PREVIEW_HEIGHT)
   if (ids.length && bounds) {
-    // Fit, but magnify a small drawing at most twice.
-    const scale = Math.min((PREVIEW_WIDTH - 2 * MARGIN) / Math.max(bounds.w, 1), (PREVIEW_HEIGHT - 2 * MARGIN) / Math.max(bounds.h, 1), 2)
+    // Fit, margin included (tldraw pads in page units, before scaling), but magnify a small drawing at most twice.
+    const scale = Math.min(PREVIEW_WIDTH / (Math.max(bounds.w, 1) + 2 * MARGIN), PREVIEW_HEIGHT / (Math.max(bounds.h, 1) + 2 * MARGIN), 2)
     const { blob } = await editor.toImage(ids, { format: 'png', background: true, darkMode: false, scale, pixelRatio: 1, padding: MARGIN })
     const image = await createImageBitmap(blob)
     // The export's own background fills the card around it.

@@ -7,6 +7,7 @@ import { ConnectionIndicator } from './ConnectionIndicator'
 import { EmptyBoardHint } from './EmptyBoardHint'
 import { ImportApplier } from './ImportApplier'
 import { NamePrompt } from './people/NamePrompt'
+import { PeopleRecorder } from './people/PeopleRecorder'
 import { FollowingBanner, PeopleMenu } from './people/PeopleMenu'
 import { PreviewUploader } from './PreviewUploader'
 import { OpenInAppLink } from './share/OpenInAppLink'
@@ -49,6 +50,7 @@ function BoardOverlays() {
       <NamePrompt />
       <ImportApplier />
       <PreviewUploader />
+      <PeopleRecorder />
     </>
   )
 }
