@@ -247,11 +247,29 @@ export function createPreviews(options: PreviewOptions): Previews {
     res.end(req.method === 'HEAD' ? undefined : found.bytes)
   }
 
+  /** The preview's type and size from its first bytes alone: every board page asks. */
+  async function previewInfo(roomId: string): Promise<PreviewImage | null> {
+    let handle: fsp.FileHandle
+    try {
+      handle = await fsp.open(fileOf(roomId), 'r')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw err
+    }
+    try {
+      const head = Buffer.alloc(PREVIEW_HEAD_BYTES)
+      const { bytesRead } = await handle.read(head, 0, PREVIEW_HEAD_BYTES, 0)
+      return previewImageInfo(head.subarray(0, bytesRead))
+    } finally {
+      await handle.close()
+    }
+  }
+
   async function forBoard(roomId: string, viewToken?: string): Promise<BoardPreviewInfo> {
     const board = await options.catalog.board(roomId)
     if (board?.deletedAt != null) return { title: '', preview: null }
-    const found = await readPreview(roomId)
-    const preview = found ? { ...found.info, path: `${PREVIEWS_PATH}/${viewToken ?? (await viewLink(roomId))}` } : null
+    const found = await previewInfo(roomId)
+    const preview = found ? { ...found, path: `${PREVIEWS_PATH}/${viewToken ?? (await viewLink(roomId))}` } : null
     return { title: board?.title ?? '', preview }
   }
 
