@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest'
 import { TokenSigner } from '../../server/http/tokens'
-import { geoShape, records, seedBoard } from '../abuse/board'
+import { geoShape, records, schema, seedBoard } from '../abuse/board'
 import { InProcessHub } from '../../server/bus/InProcessBus'
 import {
   connectClient,
@@ -77,6 +77,16 @@ describe('[S90] versions', () => {
       records: Array<{ id: string; typeName: string }>
     }
     expect(detail.records.map((r) => r.id).sort()).toEqual(['document:document', 'page:page', 'shape:one', 'shape:three', 'shape:two'])
+  })
+
+  test('[S96] a version read over the API carries the tldraw schema its records were written with', async () => {
+    const s = await server(QUIET)
+    await boardWithShapes(s, 'schema-room')
+    await waitFor(async () => (await versionsOf(s.port, 'schema-room')).length === 1, 'the first version')
+    const [version] = await versionsOf(s.port, 'schema-room')
+    const detail = (await (await api(s.port, `schema-room/versions/${version!.id}`)).json()) as { schema: unknown }
+    // What the board's writer put in meta.schema, so a browser can migrate an older version before showing it.
+    expect(detail.schema).toEqual(JSON.parse(JSON.stringify(schema.serialize())))
   })
 
   test('[S91] restore brings everything back to everyone, as one change; restoring "before restore" undoes it', async () => {
