@@ -1,7 +1,7 @@
 'use client'
 
 import './history.css'
-import { TldrawUiButton, TldrawUiButtonIcon, TldrawUiButtonLabel, useValue } from 'tldraw'
+import { TldrawUiButton, TldrawUiButtonLabel, useValue } from 'tldraw'
 import type { HistoryController } from './HistoryController'
 
 /** Opens and closes the History panel; only on pages that may edit (the API refuses view links). */
@@ -19,7 +19,11 @@ export function HistoryButton({ history }: { history: HistoryController }) {
       onClick={() => history.toggle()}
     >
       {/* A phone shows the icon alone (history.css), so the top bar keeps its room. */}
-      <TldrawUiButtonIcon icon="rotate-ccw" small />
+      <svg className="sr-history-button__icon" viewBox="0 0 20 20" width="18" height="18" aria-hidden focusable="false">
+        <path d="M3.5 10a6.5 6.5 0 1 0 1.9-4.6" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round" />
+        <path d="M5.2 2.6v3.2h3.2" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round" strokeLinejoin="round" />
+        <path d="M10 6.5V10l2.5 1.8" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round" strokeLinejoin="round" />
+      </svg>
       <TldrawUiButtonLabel>History</TldrawUiButtonLabel>
     </TldrawUiButton>
   )
