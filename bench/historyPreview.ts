@@ -126,7 +126,9 @@ async function main() {
     await page.goto(boardUrl)
     await page.waitForFunction(() => Boolean(window.editor), null, { timeout: 60_000 })
     // The board is written with its first real change: one shape, then the others from Node.
-    await page.evaluate(() => window.editor!.createShape({ type: 'geo', x: -200, y: -200, props: { w: 50, h: 50 } }))
+    await page.evaluate(() => {
+      window.editor!.createShape({ type: 'geo', x: -200, y: -200, props: { w: 50, h: 50 } })
+    })
     await seed(`${app.origin.replace(/^http/, 'ws')}/sync`, roomId, SHAPES - 1)
     await page.waitForFunction((n) => (window.editor?.getCurrentPageShapeIds().size ?? 0) >= n, SHAPES, { timeout: 300_000 })
     const listUrl = `${app.origin}/api/boards/${roomId}/versions`
