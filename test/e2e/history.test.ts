@@ -115,15 +115,18 @@ describe.skipIf(!hasChromium)('board history in two browsers', () => {
     // The live board, and its store, have none: the preview is a store of its own.
     expect(await shapeIds(bob.page)).toEqual([])
     expect(await shapeIds(ada.page)).toEqual([])
-    // Keys pressed over the preview reach no live board.
-    await bob.page.keyboard.press('Control+a')
-    await bob.page.keyboard.press('Delete')
-    await expect.poll(() => shapesIn(bob.page, previewCanvas)).toBe(2)
-
     // Ada draws meanwhile: it reaches Bob's live board underneath, not the preview.
     const meanwhile = await drawRectangle(ada.page, 700, 300)
     await hasShape(bob.page, meanwhile)
     expect(await shapesIn(bob.page, previewCanvas)).toBe(2)
+    // Keys pressed over the preview reach neither it (read-only) nor the live board.
+    await bob.page.locator(previewCanvas).click({ position: { x: 200, y: 700 } })
+    await bob.page.keyboard.press('Control+a')
+    await bob.page.keyboard.press('Delete')
+    await bob.page.waitForTimeout(500)
+    expect(await shapesIn(bob.page, previewCanvas)).toBe(2)
+    expect(await shapeIds(bob.page)).toEqual([meanwhile])
+    expect(await shapeIds(ada.page)).toEqual([meanwhile])
 
     await bob.page.getByRole('button', { name: 'Back to now', exact: true }).click()
     await expect.poll(() => bob.page.getByTestId('history-preview').count()).toBe(0)
