@@ -3,6 +3,7 @@
 import type { ReactNode } from 'react'
 import type { TLComponents } from 'tldraw'
 import { useBoard } from './BoardContext'
+import { BoardMainMenu } from './BoardMainMenu'
 import { ConnectionIndicator } from './ConnectionIndicator'
 import { EmptyBoardHint } from './EmptyBoardHint'
 import { HistoryButton } from './history/HistoryButton'
@@ -10,8 +11,11 @@ import { HistoryPanel } from './history/HistoryPanel'
 import { PreviewBanner } from './history/PreviewBanner'
 import { useLiveEditorAside } from './history/useLiveEditorAside'
 import { useRestoreToasts } from './history/useRestoreToasts'
+import { ImportApplier } from './ImportApplier'
 import { NamePrompt } from './people/NamePrompt'
+import { PeopleRecorder } from './people/PeopleRecorder'
 import { FollowingBanner, PeopleMenu } from './people/PeopleMenu'
+import { PreviewUploader } from './PreviewUploader'
 import { OpenInAppLink } from './share/OpenInAppLink'
 import { ShareButton } from './share/ShareButton'
 import { TitleField } from './TitleField'
@@ -54,6 +58,9 @@ function BoardOverlays() {
       <EmptyBoardHint />
       <FollowingBanner />
       <NamePrompt />
+      <ImportApplier />
+      <PreviewUploader />
+      <PeopleRecorder />
       <HistoryPanel where="live" />
       <PreviewBanner where="live" />
     </>
@@ -65,6 +72,7 @@ function EmbedOverlays() {
     <>
       <EmptyBoardHint />
       <FollowingBanner />
+      <PreviewUploader />
     </>
   )
 }
@@ -81,6 +89,7 @@ function EmbedSharePanel() {
 // Module-level, like every prop tldraw compares by identity.
 /** The app's own board page: title on top, connection, people and Share on the right. */
 export const APP_COMPONENTS: TLComponents = {
+  MainMenu: BoardMainMenu,
   SharePanel: BoardSharePanel,
   TopPanel: BoardTopPanel,
   InFrontOfTheCanvas: BoardOverlays,
