@@ -293,9 +293,19 @@ export class Room {
     if (relay) this.queue(relay)
   }
 
-  /** Tells everyone who asked for Status messages that a version was restored. */
+  /**
+   * Tells everyone who asked for Status messages that a version was restored, here and on
+   * the other instances that have this room loaded.
+   */
   announceRestore(by: string | null, versionCreatedAt: number): void {
     this.announce({ restored: { by, versionCreatedAt } })
+    this.options.replicate?.restored?.(this, { by, versionCreatedAt })
+  }
+
+  /** Another instance announced a restore: this instance's clients hear it too. */
+  applyRemoteRestore(event: { by: string | null; versionCreatedAt: number }): void {
+    if (this.roomState !== 'ready' && this.roomState !== 'paused') return
+    this.announce({ restored: { by: event.by, versionCreatedAt: event.versionCreatedAt } })
   }
 
   private queue(relay: NonNullable<ReturnType<UpdateIntake['apply']>>): void {
