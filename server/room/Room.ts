@@ -343,6 +343,11 @@ export class Room {
     return this.document.stateVector()
   }
 
+  /** The whole document, encoded (a dormant room stays asleep). */
+  encodedState(): Uint8Array {
+    return this.document.encodedState()
+  }
+
   /** What this room has that a peer with `stateVector` lacks. */
   diff(stateVector: Uint8Array): Uint8Array {
     return this.document.diff(stateVector)
