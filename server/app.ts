@@ -16,10 +16,12 @@ import { handleAccessApi } from './http/accessApi'
 import { handleHistoryApi } from './http/historyApi'
 import { BoardLinks } from './http/links'
 import { type AddressRules, clientAddress, describeOriginRule, originAllowed, requestOrigin } from './http/addresses'
+import { scheduleAssetSweeps } from './http/assetCollector'
 import { createAssetHandler } from './http/assets'
 import { resolveAuthSecret } from './http/authSecret'
 import { AddressLimiter, capTcpConnections } from './http/AddressLimiter'
 import { createMetrics } from './http/metrics'
+import { createPreviews } from './http/previews'
 import { refuseUpgrade } from './http/responses'
 import { createRouter, type MaybeHandler } from './http/router'
 import { TokenSigner } from './http/tokens'
@@ -97,7 +99,11 @@ async function start(
   )
   const { store, replicator } = backends
   let syncServer: SyncServer | null = null
-  const metrics = createMetrics(() => syncServer, { bus: replicator ? () => replicator.stats : undefined })
+  let assetSweeps: ReturnType<typeof scheduleAssetSweeps> | null = null
+  const metrics = createMetrics(() => syncServer, {
+    bus: replicator ? () => replicator.stats : undefined,
+    assets: () => assetSweeps?.stats ?? null,
+  })
   const secret = resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR)
   const boardRules = new BoardRules({ maxRecordBytes: config.MAX_RECORD_BYTES })
   const sync = new SyncServer({
@@ -108,6 +114,7 @@ async function start(
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     compactAfterBytes: config.COMPACT_AFTER_BYTES,
     dormantAfterMs: config.DORMANT_AFTER_MS,
+    memoryReleaseBytes: config.MEMORY_RELEASE_BYTES,
     flushIntervalMs: config.FLUSH_INTERVAL_MS,
     unloadDelayMs: options.unloadDelayMs,
     observeAppendSeconds: metrics.observeAppendSeconds,
@@ -142,9 +149,24 @@ async function start(
     opened.push(() => next?.close())
   }
 
+  const serveAssets = options.assets ?? options.app
+  // Previews go with the images: written by the app's editors, read by pages and oEmbed.
+  const previews = serveAssets
+    ? createPreviews({
+        dir: path.join(path.resolve(config.DATA_DIR), 'previews'),
+        maxBytes: config.MAX_PREVIEW_BYTES,
+        perAddressBytes: config.MAX_UPLOAD_BYTES_PER_ADDRESS,
+        minFreeDiskBytes: config.MIN_FREE_DISK_BYTES,
+        links,
+        catalog: store.catalog,
+        address: (req) => clientAddress(req, rules),
+        onError: (err) => log.error({ err }, 'preview request failed'),
+      })
+    : null
   const api: MaybeHandler[] = [
     (req, res) =>
       handleAccessApi(req, res, {
+        describe: previews ? (roomId, viewToken) => previews.forBoard(roomId, viewToken) : undefined,
         links,
         linksReset: (roomId) => {
           sync
@@ -156,16 +178,30 @@ async function start(
       }),
     (req, res) => handleHistoryApi(req, res, { links, sync, catalog: store.catalog, rules: boardRules }),
   ]
-  if (options.assets ?? options.app) {
-    api.push(
-      createAssetHandler({
-        dir: path.join(path.resolve(config.DATA_DIR), 'assets'),
-        limits: uploadLimits(config),
-        verify: (token) => links.verify(token),
-        address: (req) => clientAddress(req, rules),
-        onError: (err) => log.error({ err }, 'asset request failed'),
-      }),
-    )
+  if (previews) api.push((req, res) => previews.handle(req, res))
+  if (serveAssets) {
+    const assetDir = path.join(path.resolve(config.DATA_DIR), 'assets')
+    const assets = createAssetHandler({
+      dir: assetDir,
+      limits: uploadLimits(config),
+      verify: (token) => links.verify(token),
+      address: (req) => clientAddress(req, rules),
+      onError: (err) => log.error({ err }, 'asset request failed'),
+    })
+    api.push(assets)
+    if (config.ASSET_SWEEP_INTERVAL_MS > 0) {
+      assetSweeps = scheduleAssetSweeps({
+        dir: assetDir,
+        store,
+        graceMs: config.UNUSED_ASSETS_GRACE_MS,
+        intervalMs: config.ASSET_SWEEP_INTERVAL_MS,
+        loaded: (roomId) => sync.rooms.get(roomId)?.encodedState() ?? null,
+        loadedRooms: () => [...sync.rooms.values()].map((room) => room.id),
+        log,
+        onDeleted: () => assets.recount(),
+      })
+      opened.push(() => assetSweeps?.stop())
+    }
   }
 
   // Node checks header/request timeouts on this interval (30 s by default): keep it in step.
@@ -177,6 +213,7 @@ async function start(
     metrics: (res) => metrics.serve(res, (err) => log.error({ err }, 'metrics failed')),
     api,
     publicOrigin: (req) => requestOrigin(req, rules),
+    boardPage: previews ? (pathname) => previews.forPage(pathname) : undefined,
     next: next?.handle,
   })
   const server = http.createServer({ connectionsCheckingInterval }, router)
@@ -239,6 +276,7 @@ async function start(
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
         replicator?.stop()
+        assetSweeps?.stop()
         await sync.close()
         // After the rooms unloaded: their last updates and cursor removals went out on the bus.
         await backends.close()

@@ -2,6 +2,7 @@
  * The part every server-under-test child shares: tell the parent our port, answer its
  * questions about our CPU and memory. (Fork IPC, so stdout stays the server's own.)
  */
+import fs from 'node:fs'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { answer } from '../child'
 
@@ -15,6 +16,25 @@ export interface ServerStats {
   loopMaxMs: number
   rss: number
   heapUsed: number
+  /** Memory of ArrayBuffers and Buffers (outside the JS heap, inside RSS). */
+  arrayBuffers: number
+  /** V8's whole heap as reserved (young and old generations), of which heapUsed is live. */
+  heapTotal: number
+  /** RSS split as Linux counts it (/proc/self/status): private memory, and mapped files (e.g. SQLite's). */
+  rssAnon: number
+  rssFile: number
+}
+
+/** RssAnon and RssFile from /proc/self/status, in bytes (0 where there is no /proc). */
+function rssParts(): { rssAnon: number; rssFile: number } {
+  let status = ''
+  try {
+    status = fs.readFileSync('/proc/self/status', 'utf8')
+  } catch {
+    return { rssAnon: 0, rssFile: 0 }
+  }
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
+  return { rssAnon: kib('RssAnon'), rssFile: kib('RssFile') + kib('RssShmem') }
 }
 
 export function serve(port: number): void {
@@ -29,6 +49,9 @@ export function serve(port: number): void {
         wallMs: performance.now(),
         rss: mem.rss,
         heapUsed: mem.heapUsed,
+        arrayBuffers: mem.arrayBuffers,
+        heapTotal: mem.heapTotal,
+        ...rssParts(),
         loopP99Ms: loop.percentile(99) / 1e6,
         loopMaxMs: loop.max / 1e6,
       }
@@ -36,10 +59,13 @@ export function serve(port: number): void {
       return stats
     },
     gc: async () => {
-      // Started with --expose-gc: full collections before reading RSS make idle memory comparable.
-      const gc = (globalThis as { gc?: () => void }).gc
+      // Started with --expose-gc: full collections before reading RSS make idle memory
+      // comparable. The memory-reducing kind: a regular one compacts into fresh pages and
+      // (Node 22+) keeps the emptied ones, so RSS could grow by the collection itself.
+      type Gc = (options?: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void
+      const gc = (globalThis as { gc?: Gc }).gc
       for (let i = 0; i < 3 && gc; i++) {
-        gc()
+        gc({ type: 'major', execution: 'sync', flavor: 'last-resort' })
         await new Promise((r) => setTimeout(r, 50))
       }
       return { collected: Boolean(gc) }

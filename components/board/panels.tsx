@@ -2,24 +2,37 @@
 
 import type { ReactNode } from 'react'
 import type { TLComponents } from 'tldraw'
+import { useBoard } from './BoardContext'
+import { BoardMainMenu } from './BoardMainMenu'
 import { ConnectionIndicator } from './ConnectionIndicator'
 import { EmptyBoardHint } from './EmptyBoardHint'
+import { HistoryButton } from './history/HistoryButton'
+import { HistoryPanel } from './history/HistoryPanel'
+import { PreviewBanner } from './history/PreviewBanner'
+import { useLiveEditorAside } from './history/useLiveEditorAside'
+import { useRestoreToasts } from './history/useRestoreToasts'
+import { ImportApplier } from './ImportApplier'
 import { NamePrompt } from './people/NamePrompt'
+import { PeopleRecorder } from './people/PeopleRecorder'
 import { FollowingBanner, PeopleMenu } from './people/PeopleMenu'
+import { PreviewUploader } from './PreviewUploader'
 import { OpenInAppLink } from './share/OpenInAppLink'
 import { ShareButton } from './share/ShareButton'
 import { TitleField } from './TitleField'
 import { useAssetErrorToasts } from './useAssetErrorToasts'
 import { useImageCheck } from './useImageCheck'
 
-/** The right of the top bar: connection, people, and one action of the page's own. */
+/** The right of the top bar: connection, people, History where the page may edit, and one action of the page's own. */
 function ShareZone({ children }: { children: ReactNode }) {
+  const { history } = useBoard()
   useAssetErrorToasts()
+  useRestoreToasts()
   useImageCheck()
   return (
     <div className="sr-share-zone" data-testid="share-zone">
       <ConnectionIndicator />
       <PeopleMenu />
+      {history ? <HistoryButton history={history} /> : null}
       {children}
     </div>
   )
@@ -37,13 +50,19 @@ function BoardTopPanel() {
   return <TitleField />
 }
 
-/** Over the canvas, never in the way of drawing: hints, and whom you follow. */
+/** Over the canvas, never in the way of drawing: hints, whom you follow, and the History panel. */
 function BoardOverlays() {
+  useLiveEditorAside(useBoard().history)
   return (
     <>
       <EmptyBoardHint />
       <FollowingBanner />
       <NamePrompt />
+      <ImportApplier />
+      <PreviewUploader />
+      <PeopleRecorder />
+      <HistoryPanel where="live" />
+      <PreviewBanner where="live" />
     </>
   )
 }
@@ -53,6 +72,7 @@ function EmbedOverlays() {
     <>
       <EmptyBoardHint />
       <FollowingBanner />
+      <PreviewUploader />
     </>
   )
 }
@@ -69,6 +89,7 @@ function EmbedSharePanel() {
 // Module-level, like every prop tldraw compares by identity.
 /** The app's own board page: title on top, connection, people and Share on the right. */
 export const APP_COMPONENTS: TLComponents = {
+  MainMenu: BoardMainMenu,
   SharePanel: BoardSharePanel,
   TopPanel: BoardTopPanel,
   InFrontOfTheCanvas: BoardOverlays,

@@ -293,9 +293,19 @@ export class Room {
     if (relay) this.queue(relay)
   }
 
-  /** Tells everyone who asked for Status messages that a version was restored. */
+  /**
+   * Tells everyone who asked for Status messages that a version was restored, here and on
+   * the other instances that have this room loaded.
+   */
   announceRestore(by: string | null, versionCreatedAt: number): void {
     this.announce({ restored: { by, versionCreatedAt } })
+    this.options.replicate?.restored?.(this, { by, versionCreatedAt })
+  }
+
+  /** Another instance announced a restore: this instance's clients hear it too. */
+  applyRemoteRestore(event: { by: string | null; versionCreatedAt: number }): void {
+    if (this.roomState !== 'ready' && this.roomState !== 'paused') return
+    this.announce({ restored: { by: event.by, versionCreatedAt: event.versionCreatedAt } })
   }
 
   private queue(relay: NonNullable<ReturnType<UpdateIntake['apply']>>): void {
@@ -333,22 +343,28 @@ export class Room {
     return this.document.stateVector()
   }
 
+  /** The whole document, encoded (a dormant room stays asleep). */
+  encodedState(): Uint8Array {
+    return this.document.encodedState()
+  }
+
   /** What this room has that a peer with `stateVector` lacks. */
   diff(stateVector: Uint8Array): Uint8Array {
     return this.document.diff(stateVector)
   }
 
   /**
-   * Idle rooms keep only their encoded state (a Y.Doc takes several times its encoded
-   * size in memory). Called by the server's housekeeping; a no-op unless the document has
-   * been still for `afterMs` and nothing is in flight.
+   * Idle rooms keep only their encoded state, deflated (a Y.Doc takes several times its
+   * encoded size in memory). Called by the server's housekeeping; a no-op unless the
+   * document has been still for `afterMs` and nothing is in flight. Returns the size of
+   * the encoded state of a room it put to sleep (its Y.Doc is garbage now), else 0.
    */
-  sleepIfIdle(now: number, afterMs: number): boolean {
-    if (this.document.isDormant || this.roomState !== 'ready' || !this.document.quietSince(now, afterMs)) return false
-    if (!this.outbox.idle || this.intake.waiting || this.document.hasIncomplete()) return false
+  sleepIfIdle(now: number, afterMs: number): number {
+    if (this.document.isDormant || this.roomState !== 'ready' || !this.document.quietSince(now, afterMs)) return 0
+    if (!this.outbox.idle || this.intake.waiting || this.document.hasIncomplete()) return 0
     const state = this.document.sleep()
     if (this.outbox.entries > 1) this.outbox.compactTo(state)
-    return true
+    return state.length
   }
 
   private requestFlush(): void {
