@@ -126,6 +126,11 @@ export class Room {
     return this.document.isDormant
   }
 
+  /** In the trash, as the catalog said when the room last read it. */
+  get isDeleted(): boolean {
+    return this.deleted
+  }
+
   get connections(): ReadonlySet<Peer> {
     return this.peers
   }
@@ -376,8 +381,10 @@ export class Room {
     const wasPaused = this.roomState === 'paused'
     this.roomState = 'unloading'
     await this.outbox.flush()
-    // The last person left: a version of what they did, before the log is compacted.
-    if (!this.outbox.paused) await this.history?.finish()
+    // The last person left: a version of what they did, before the log is compacted. A
+    // board in the trash writes nothing more to its catalog: it may be purged next.
+    if (this.deleted) await this.history?.stop()
+    else if (!this.outbox.paused) await this.history?.finish()
     if (this.outbox.paused && !(await this.outbox.retryNow())) {
       if (!options.force) {
         this.roomState = 'paused'
@@ -389,7 +396,7 @@ export class Room {
       )
     }
     try {
-      await this.outbox.compact()
+      if (!this.deleted) await this.outbox.compact()
     } catch (err) {
       this.options.monitor?.compactFailed()
       this.options.log.error({ err, wasPaused }, 'compaction at unload failed; the log stays as it was')

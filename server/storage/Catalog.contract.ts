@@ -137,5 +137,27 @@ export function catalogContract(name: string, open: () => Promise<{ store: Store
       expect((await store.load('p-room'))?.entries).toBe(1)
       await store.close()
     })
+
+    test('[S116] board locks: a second lock of the same board is refused until the first is released; other boards are free', async () => {
+      const { store } = await open()
+      const first = await store.catalog.lock('l-room', 'purge')
+      await expect(store.catalog.lock('l-room', 'undelete')).rejects.toThrow(/another operation on this board is running/)
+      const other = await store.catalog.lock('l-other', 'delete')
+      await first.release()
+      const again = await store.catalog.lock('l-room', 'delete')
+      await again.release()
+      await other.release()
+      await store.close()
+    })
+
+    test('storedRooms: every room with a log, in the catalog or not yet', async () => {
+      const { store } = await open()
+      await store.append('s-room-a', Y.encodeStateAsUpdate(board(1)))
+      await store.append('s-room-b', Y.encodeStateAsUpdate(board(1)))
+      expect((await store.catalog.storedRooms()).sort()).toEqual(['s-room-a', 's-room-b'])
+      expect(await store.catalog.logEntries('s-room-a')).toHaveLength(1)
+      expect(await store.catalog.logEntries('s-room-none')).toEqual([])
+      await store.close()
+    })
   })
 }

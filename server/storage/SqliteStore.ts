@@ -107,10 +107,14 @@ export class SqliteStore implements Store {
     this.select = this.db.prepare('SELECT seq, data FROM room_log WHERE room = ? ORDER BY seq')
     this.lastSeq = this.db.prepare('SELECT max(seq) AS seq FROM room_log WHERE room = ?')
     const remove = this.db.prepare('DELETE FROM room_log WHERE room = ?')
-    this.catalog = new SqliteCatalog(this.db, (roomId) => {
-      remove.run(roomId)
-      this.nextSeq.delete(roomId)
-    })
+    this.catalog = new SqliteCatalog(
+      this.db,
+      (roomId) => {
+        remove.run(roomId)
+        this.nextSeq.delete(roomId)
+      },
+      `${path.resolve(options.file)}-locks`,
+    )
     this.replace = this.db.transaction((roomId: string, state: Uint8Array) => {
       remove.run(roomId)
       this.insert.run(roomId, 0, state)

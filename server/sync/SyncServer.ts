@@ -43,6 +43,12 @@ export interface SyncServerOptions {
   storeRetryMs?: { first: number; max: number }
   /** When boards' versions are taken and how long they are kept; without it, none are. */
   versions?: VersionPolicy
+  /**
+   * How often each loaded room reads its catalog row again (BOARD_CHECK_INTERVAL_MS), so a
+   * board deleted or its links reset by another process (`npm run boards`, another
+   * instance that missed the bus) is acted on within this long. 0 or absent: never.
+   */
+  boardCheckIntervalMs?: number
 }
 
 export interface SyncLimits extends RoomLimits, Omit<ConnectionLimits, 'maxBufferedBytes'> {
@@ -100,6 +106,8 @@ export class SyncServer {
   private readonly scheduler: FlushScheduler
   private readonly writes: WriteBatch
   private readonly heartbeat: NodeJS.Timeout
+  private readonly boardCheck: NodeJS.Timeout | null = null
+  private checkingBoards = false
   private nextConnectionId = 1
   private closing = false
   /** What logs call a room: never its id, which is the board's edit capability. */
@@ -139,6 +147,32 @@ export class SyncServer {
     })
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs)
     this.heartbeat.unref()
+    if (options.boardCheckIntervalMs) {
+      this.boardCheck = setInterval(() => void this.checkBoards(), options.boardCheckIntervalMs)
+      this.boardCheck.unref()
+    }
+  }
+
+  /**
+   * Every loaded room reads its catalog row again (one primary-key read each), one room
+   * after another; a round still running when the next is due lets it pass.
+   */
+  async checkBoards(): Promise<void> {
+    if (this.checkingBoards || this.closing) return
+    this.checkingBoards = true
+    try {
+      for (const room of [...this.rooms.values()]) {
+        if (this.closing) return
+        if (room.state !== 'ready' && room.state !== 'paused') continue
+        try {
+          await room.refreshBoard()
+        } catch (err) {
+          this.options.log.warn({ err, room: room.tag }, 'could not read the board again from the catalog; trying at the next check')
+        }
+      }
+    } finally {
+      this.checkingBoards = false
+    }
   }
 
   get connectionCount(): number {
@@ -200,7 +234,8 @@ export class SyncServer {
       this.rooms.acquire(roomId).then(
         async (claimed) => {
           // A link's connection: whether its board's links were reset since is the catalog's to say, now.
-          if (conn.linkGeneration !== null && !conn.closed) {
+          // So is a board in the trash that may have come back out of it since the room read it.
+          if ((conn.linkGeneration !== null || claimed.room.isDeleted) && !conn.closed) {
             try {
               await claimed.room.refreshBoard()
             } catch (err) {
@@ -306,6 +341,7 @@ export class SyncServer {
     if (this.closing) return
     this.closing = true
     clearInterval(this.heartbeat)
+    if (this.boardCheck) clearInterval(this.boardCheck)
     for (const conn of this.connections) conn.close(CloseCode.GoingAway, 'server is shutting down')
     this.scheduler.flushAll()
     await this.rooms.unloadAll()
