@@ -8,10 +8,12 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pino, { type Logger } from 'pino'
 import { WebSocketServer } from 'ws'
+import { BoardAdmin, type SweepResult } from './admin/BoardAdmin'
+import { BoardSweeper } from './admin/BoardSweeper'
 import { BoardRules } from './board/BoardRules'
 import type { Bus } from './bus/Bus'
 import { openBackends } from './backends'
-import { type Config, connectionBurst, maxPayload, syncLimits, uploadLimits, versionPolicy } from './config'
+import { boardSettleMs, type Config, connectionBurst, maxPayload, syncLimits, uploadLimits, versionPolicy } from './config'
 import { handleAccessApi } from './http/accessApi'
 import { handleHistoryApi } from './http/historyApi'
 import { BoardLinks } from './http/links'
@@ -53,6 +55,8 @@ export interface RunningServer {
   url: string
   sync: SyncServer
   http: http.Server
+  /** Runs the board sweep (trash expiry, retention) now instead of at its next interval. */
+  sweepBoards(): Promise<SweepResult | null>
   /** Graceful stop: stop accepting, store everything, close sockets with 1001. */
   close(): Promise<void>
 }
@@ -97,7 +101,11 @@ async function start(
   )
   const { store, replicator } = backends
   let syncServer: SyncServer | null = null
-  const metrics = createMetrics(() => syncServer, { bus: replicator ? () => replicator.stats : undefined })
+  let sweeper: BoardSweeper | null = null
+  const metrics = createMetrics(() => syncServer, {
+    bus: replicator ? () => replicator.stats : undefined,
+    boards: () => sweeper?.stats ?? null,
+  })
   const secret = resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR)
   const boardRules = new BoardRules({ maxRecordBytes: config.MAX_RECORD_BYTES })
   const sync = new SyncServer({
@@ -117,10 +125,33 @@ async function start(
     // Absent for one instance: the single-process path pays nothing for replication.
     replicate: replicator ?? undefined,
     lifecycle: replicator ?? undefined,
+    boardCheckIntervalMs: config.BOARD_CHECK_INTERVAL_MS,
   })
   syncServer = sync
   opened.push(() => sync.close())
   replicator?.start()
+
+  const assetsDir = path.join(path.resolve(config.DATA_DIR), 'assets')
+  const admin = new BoardAdmin({ store, rules: boardRules, assetsDir, settleMs: boardSettleMs(config) })
+  const boardSweeper = new BoardSweeper({
+    admin,
+    intervalMs: config.BOARD_SWEEP_INTERVAL_MS,
+    log,
+    tag: (roomId) => sync.tagRoom(roomId),
+    policy: {
+      trashMs: config.BOARD_TRASH_DAYS,
+      retentionMs: config.BOARD_RETENTION_DAYS ?? null,
+      isOpen: (roomId) => sync.rooms.get(roomId) !== undefined,
+      deleted: (roomId) => {
+        sync
+          .boardChanged(roomId)
+          .catch((err: unknown) => log.warn({ err, room: sync.tagRoom(roomId) }, 'could not close the connections of a retired board'))
+      },
+    },
+  })
+  sweeper = boardSweeper
+  boardSweeper.start()
+  opened.push(() => boardSweeper.stop())
 
   const rules: AddressRules = {
     proxyHops: config.TRUST_PROXY,
@@ -159,7 +190,7 @@ async function start(
   if (options.assets ?? options.app) {
     api.push(
       createAssetHandler({
-        dir: path.join(path.resolve(config.DATA_DIR), 'assets'),
+        dir: assetsDir,
         limits: uploadLimits(config),
         verify: (token) => links.verify(token),
         address: (req) => clientAddress(req, rules),
@@ -235,9 +266,11 @@ async function start(
     url,
     sync,
     http: server,
+    sweepBoards: () => boardSweeper.sweepNow(),
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+        await boardSweeper.stop()
         replicator?.stop()
         await sync.close()
         // After the rooms unloaded: their last updates and cursor removals went out on the bus.

@@ -256,6 +256,15 @@ export function uploadLimits(config: Config) {
   }
 }
 
+/**
+ * How long a purge waits after a board went to the trash: two rounds of
+ * BOARD_CHECK_INTERVAL_MS (every running server has closed the board's sockets by then)
+ * and the room's unload, so nothing writes the board after it is purged.
+ */
+export function boardSettleMs(config: Config): number {
+  return 2 * config.BOARD_CHECK_INTERVAL_MS + 2000
+}
+
 /** When boards' versions are taken and how long they are kept, from the config. */
 export function versionPolicy(config: Config) {
   return {
