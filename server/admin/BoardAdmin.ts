@@ -94,7 +94,12 @@ export class BoardAdmin {
 
   /** The board's catalog row, or a refusal naming what is wrong. */
   async board(roomId: string): Promise<BoardInfo> {
-    const board = await this.store.catalog.board(roomId)
+    let board = await this.store.catalog.board(roomId)
+    // Stored, but not noted in the catalog yet (its first version is still to come): noted now.
+    if (!board && (await this.store.catalog.logEntries(roomId)).length > 0) {
+      await this.store.catalog.noteBoard(roomId, {})
+      board = await this.store.catalog.board(roomId)
+    }
     if (!board) throw new AdminError('there is no board with that id in this store (check DATA_DIR or DATABASE_URL)')
     return board
   }
