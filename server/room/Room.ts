@@ -9,6 +9,7 @@ import { BoardHistory, type HistoryHost } from './BoardHistory'
 import { Outbox, UNSAVED_REASON } from './Outbox'
 import type { Peer } from './Peer'
 import { RoomDocument } from './RoomDocument'
+import type { BoardInfo } from '../storage/Store'
 import type { RoomOptions } from './types'
 import { TooManyRefused, UpdateIntake } from './UpdateIntake'
 
@@ -182,7 +183,11 @@ export class Room {
    * before a link's connection joins, and when this or another instance changed the row.
    */
   async refreshBoard(): Promise<void> {
-    const board = await this.options.store.catalog.board(this.id)
+    this.applyBoard(await this.options.store.catalog.board(this.id))
+  }
+
+  /** Acts on the board's catalog row as just read (null: it has none), as `refreshBoard` does. */
+  applyBoard(board: BoardInfo | null): void {
     const generation = board?.linkGeneration ?? 0
     if (generation > this.linkGeneration) {
       this.linkGeneration = generation

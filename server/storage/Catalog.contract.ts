@@ -58,6 +58,11 @@ export function catalogContract(name: string, open: () => Promise<{ store: Store
       })
       expect((await again.catalog.board('board-b'))?.deletedAt).toBe(7000)
       expect((await again.catalog.boards()).map((b) => b.roomId)).toEqual(['board-b', 'board-a'])
+      expect((await again.catalog.boardsOf(['board-a', 'unknown', 'board-b'])).map((b) => [b.roomId, b.deletedAt]).sort()).toEqual([
+        ['board-a', null],
+        ['board-b', 7000],
+      ])
+      expect(await again.catalog.boardsOf([])).toEqual([])
       await again.catalog.setDeleted('board-b', null)
       expect((await again.catalog.board('board-b'))?.deletedAt).toBeNull()
       await again.close()

@@ -111,6 +111,8 @@ export interface NewVersion {
  */
 export interface BoardCatalog {
   board(roomId: string): Promise<BoardInfo | null>
+  /** The rows of these boards (those that have one), in one read: what loaded rooms check every BOARD_CHECK_INTERVAL_MS. */
+  boardsOf(roomIds: string[]): Promise<BoardInfo[]>
   /** Every board in the catalog, the trash included, newest change first. */
   boards(): Promise<BoardInfo[]>
   /** Creates the board's row if missing, and sets what `patch` says. */

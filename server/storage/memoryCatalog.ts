@@ -66,6 +66,13 @@ export class MemoryCatalog implements BoardCatalog {
     return board ? { ...board } : null
   }
 
+  async boardsOf(roomIds: string[]): Promise<BoardInfo[]> {
+    return roomIds.flatMap((id) => {
+      const board = this.data.boards.get(id)
+      return board ? [{ ...board }] : []
+    })
+  }
+
   async boards(): Promise<BoardInfo[]> {
     return [...this.data.boards.values()].map((b) => ({ ...b })).sort((a, b) => (b.changedAt ?? b.createdAt) - (a.changedAt ?? a.createdAt))
   }

@@ -87,6 +87,12 @@ export class PostgresCatalog implements BoardCatalog {
     return rows[0] ? toBoard(rows[0]) : null
   }
 
+  async boardsOf(roomIds: string[]): Promise<BoardInfo[]> {
+    if (roomIds.length === 0) return []
+    const { rows } = await this.pool.query<BoardRow>(`SELECT * FROM ${this.boardsTable} WHERE room = ANY($1)`, [roomIds])
+    return rows.map(toBoard)
+  }
+
   async boards(): Promise<BoardInfo[]> {
     const { rows } = await this.pool.query<BoardRow>(`SELECT * FROM ${this.boardsTable} ORDER BY coalesce(changed_at, created_at) DESC`)
     return rows.map(toBoard)

@@ -143,6 +143,17 @@ export class SqliteCatalog implements BoardCatalog {
     return row ? toBoard(row) : null
   }
 
+  async boardsOf(roomIds: string[]): Promise<BoardInfo[]> {
+    const out: BoardInfo[] = []
+    this.db.transaction(() => {
+      for (const roomId of roomIds) {
+        const row = this.statements.board.get(roomId)
+        if (row) out.push(toBoard(row))
+      }
+    })()
+    return out
+  }
+
   async boards(): Promise<BoardInfo[]> {
     return this.statements.boards.all().map(toBoard)
   }

@@ -154,21 +154,27 @@ export class SyncServer {
   }
 
   /**
-   * Every loaded room reads its catalog row again (one primary-key read each), one room
-   * after another; a round still running when the next is due lets it pass.
+   * Every loaded room's catalog row is read again, 500 rooms to a query, and each room acts
+   * on its own; a round still running when the next is due lets it pass.
    */
   async checkBoards(): Promise<void> {
     if (this.checkingBoards || this.closing) return
     this.checkingBoards = true
     try {
-      for (const room of [...this.rooms.values()]) {
+      const rooms = [...this.rooms.values()].filter((room) => room.state === 'ready' || room.state === 'paused')
+      for (let i = 0; i < rooms.length; i += 500) {
+        // SQLite reads synchronously: between batches, everything else gets its turn.
+        if (i > 0) await new Promise((resolve) => setImmediate(resolve))
         if (this.closing) return
-        if (room.state !== 'ready' && room.state !== 'paused') continue
+        const batch = rooms.slice(i, i + 500)
+        let rows
         try {
-          await room.refreshBoard()
+          rows = new Map((await this.options.store.catalog.boardsOf(batch.map((r) => r.id))).map((b) => [b.roomId, b]))
         } catch (err) {
-          this.options.log.warn({ err, room: room.tag }, 'could not read the board again from the catalog; trying at the next check')
+          this.options.log.warn({ err, rooms: batch.length }, 'could not read loaded boards again from the catalog; trying at the next check')
+          continue
         }
+        for (const room of batch) if (this.rooms.get(room.id) === room) room.applyBoard(rows.get(room.id) ?? null)
       }
     } finally {
       this.checkingBoards = false
