@@ -223,6 +223,12 @@ export class SyncServer {
 
     let handle: RoomHandle | null = null
     let held: Uint8Array[] | null = []
+    // Frames held for a room this connection never joins still leave the in-flight budget,
+    // and its stream is read again: else a refused joiner's close handshake is never read.
+    const dropHeld = () => {
+      for (const _ of held ?? []) conn.handled()
+      held = null
+    }
     const deliver = (room: Room, frame: Uint8Array) => {
       try {
         // Echoes of awareness the server already has cost nothing worth limiting.
@@ -249,12 +255,16 @@ export class SyncServer {
               conn.close(CloseCode.InternalError, 'could not check this link; try again shortly')
             }
           }
-          if (conn.closed) return claimed.release()
+          if (conn.closed) {
+            dropHeld()
+            return claimed.release()
+          }
           try {
             claimed.room.join(conn)
             conn.joined()
           } catch (err) {
             this.reject(conn, err)
+            dropHeld()
             return claimed.release()
           }
           handle = claimed
@@ -266,7 +276,7 @@ export class SyncServer {
           }
         },
         (err: unknown) => {
-          held = null
+          dropHeld()
           // A board in the trash says so (final); anything else is worth a retry.
           if (err instanceof SyncError) return conn.close(err.closeCode, err.message)
           log.error({ err, room: roomTag }, 'room failed to load')

@@ -16,6 +16,7 @@ import * as Y from 'yjs'
 import { BOARD_DELETED_MESSAGE } from '../../lib/links'
 import { loadConfig } from '../../server/config'
 import { ConfigError } from '../../server/errors'
+import { encodeSyncStep1 } from '../../server/protocol/messages'
 import { PostgresStore } from '../../server/storage/PostgresStore'
 import { SqliteStore } from '../../server/storage/SqliteStore'
 import type { Store } from '../../server/storage/Store'
@@ -218,6 +219,23 @@ describe.each(STORES)('npm run boards on $name, beside a running server', ({ nam
     records(c.doc).set('shape:after', geoShape('shape:after'))
     await waitFor(() => records(again.doc).has('shape:after'), 'an edit after undelete to reach the others')
     expect((await run(['undelete', 'adminDelete'], cli)).err).toContain('not in the trash')
+  })
+
+  test(`[S113] a joiner of a deleted board that sent its first frames before the refusal is closed at once, and frees what they held (${name})`, async () => {
+    const { s, cli } = await setup()
+    ;(await drawnBoard(s, cli, 'adminEager')).destroy()
+    await waitFor(() => s.sync.rooms.get('adminEager') === undefined, 'the board to unload')
+    expect((await run(['delete', 'adminEager'], cli)).code).toBe(0)
+    // Loading the board (to find it deleted) takes a query: these frames arrive and wait for it.
+    for (let i = 0; i < 5; i++) {
+      const eager = scope.raw(s, 'adminEager')
+      eager.ws.on('open', () => {
+        eager.send(encodeSyncStep1(Uint8Array.of(0)))
+        eager.send(encodeSyncStep1(Uint8Array.of(0)))
+      })
+      expect(await eager.closed).toEqual({ code: 4410, reason: BOARD_DELETED_MESSAGE })
+    }
+    await waitFor(() => s.sync.inflight.inUse === 0, 'the held frames to leave the in-flight budget')
   })
 
   test(`[S115] purge: the log, the versions and the images only it used are gone; an image another board uses stays (${name})`, async () => {
