@@ -20,7 +20,14 @@ const limits = syncLimits(loadConfig({}))
 
 async function measure(name: string, store: Store): Promise<void> {
   for (let i = 0; i < rooms; i++) await store.catalog.noteBoard(`bench-${i}`, { title: `Board ${i}` })
-  const sync = new SyncServer({ store, log: pino({ level: 'silent' }), maxBufferedBytes: 1 << 26, heartbeatIntervalMs: 60_000, compactAfterBytes: 1 << 20, limits })
+  const sync = new SyncServer({
+    store,
+    log: pino({ level: 'silent' }),
+    maxBufferedBytes: 1 << 26,
+    heartbeatIntervalMs: 60_000,
+    compactAfterBytes: 1 << 20,
+    limits,
+  })
   const handles = []
   for (let i = 0; i < rooms; i++) handles.push(await sync.rooms.acquire(`bench-${i}`))
   const times: number[] = []
@@ -41,7 +48,9 @@ async function measure(name: string, store: Store): Promise<void> {
     ticking = false
   }
   times.sort((a, b) => a - b)
-  console.log(`${name}: ${rooms} loaded rooms, one check round: median ${times[2]!.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times[4]!.toFixed(1)}); longest event-loop turn ${longestTurn.toFixed(1)} ms`)
+  console.log(
+    `${name}: ${rooms} loaded rooms, one check round: median ${times[2]!.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times[4]!.toFixed(1)}); longest event-loop turn ${longestTurn.toFixed(1)} ms`,
+  )
   for (const h of handles) h.release()
   await sync.close()
 }

@@ -56,7 +56,10 @@ if (command === 'list') {
 }
 if (values.format !== 'tldr' && values.format !== 'yjs') fail('--format must be tldr or yjs')
 if (!config.DATABASE_URL && !fs.existsSync(sqliteFile(config))) {
-  fail(`DATA_DIR=${config.DATA_DIR} (${path.resolve(config.DATA_DIR)}) holds no sketchroom.db: set DATA_DIR to the server's data directory`, 1)
+  fail(
+    `DATA_DIR=${config.DATA_DIR} (${path.resolve(config.DATA_DIR)}) holds no sketchroom.db: set DATA_DIR to the server's data directory`,
+    1,
+  )
 }
 
 const origin = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`
@@ -75,7 +78,14 @@ const asJson = (b: BoardInfo) => ({
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
 async function run(store: Store): Promise<void> {
@@ -94,7 +104,15 @@ async function run(store: Store): Promise<void> {
       const rows = [['ID', 'TITLE', 'SHAPES', 'BYTES', 'LAST CHANGE', 'LAST OPENED', 'TRASH']]
       for (const b of boards) {
         const title = b.title.length > 40 ? `${b.title.slice(0, 39)}…` : b.title || '(untitled)'
-        rows.push([b.roomId, title, String(b.shapes), String(b.bytes), shortTime(b.changedAt), shortTime(b.openedAt), b.deletedAt === null ? '' : `since ${shortTime(b.deletedAt)}`])
+        rows.push([
+          b.roomId,
+          title,
+          String(b.shapes),
+          String(b.bytes),
+          shortTime(b.changedAt),
+          shortTime(b.openedAt),
+          b.deletedAt === null ? '' : `since ${shortTime(b.deletedAt)}`,
+        ])
       }
       console.log(table(rows))
       const trashed = boards.filter((b) => b.deletedAt !== null).length
@@ -132,7 +150,8 @@ async function run(store: Store): Promise<void> {
         ['stored log', `${plural(log.entries, 'entry', 'entries')}, ${log.bytes} bytes`],
         ['versions', `${versions.length} (${versions.reduce((n, v) => n + v.storedBytes, 0)} bytes stored)`],
       ]
-      for (const v of versions.slice(0, 10)) lines.push(['', `${iso(v.createdAt)}  ${v.reason}${v.name ? ` "${v.name}"` : ''}  ${v.shapes} shapes`])
+      for (const v of versions.slice(0, 10))
+        lines.push(['', `${iso(v.createdAt)}  ${v.reason}${v.name ? ` "${v.name}"` : ''}  ${v.shapes} shapes`])
       if (versions.length > 10) lines.push(['', `… and ${versions.length - 10} older`])
       const width = Math.max(...lines.map(([k]) => k.length))
       console.log(lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n'))

@@ -23,7 +23,8 @@ export function LinkProblem({ message, embedded = false }: { message: string; em
   const detail = sentence(message)
   // The page's own title was chosen before the server had looked at the link.
   useEffect(() => {
-    if (!embedded) document.title = `${deleted ? 'Board deleted' : expired ? 'Link expired' : reset ? 'Link reset' : 'Link not valid'} · sketchroom`
+    if (!embedded)
+      document.title = `${deleted ? 'Board deleted' : expired ? 'Link expired' : reset ? 'Link reset' : 'Link not valid'} · sketchroom`
   }, [deleted, expired, reset, embedded])
   return (
     <main className="sr-link-problem" role="alert" data-testid="link-problem">

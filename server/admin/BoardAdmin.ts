@@ -172,7 +172,8 @@ export class BoardAdmin {
   async delete(roomId: string): Promise<BoardInfo> {
     return this.locked(roomId, 'delete', async () => {
       const board = await this.board(roomId)
-      if (board.deletedAt !== null) throw new AdminError(`the board is in the trash already (since ${new Date(board.deletedAt).toISOString()})`)
+      if (board.deletedAt !== null)
+        throw new AdminError(`the board is in the trash already (since ${new Date(board.deletedAt).toISOString()})`)
       const at = this.now()
       await this.store.catalog.setDeleted(roomId, at)
       return { ...board, deletedAt: at }
@@ -224,7 +225,8 @@ export class BoardAdmin {
         if (lastUsed > now - policy.retentionMs) continue
         const done = await this.trySweepStep(b.roomId, 'retention', async () => {
           const fresh = await this.store.catalog.board(b.roomId)
-          if (!fresh || fresh.deletedAt !== null || Math.max(fresh.createdAt, fresh.changedAt ?? 0, fresh.openedAt ?? 0) !== lastUsed) return false
+          if (!fresh || fresh.deletedAt !== null || Math.max(fresh.createdAt, fresh.changedAt ?? 0, fresh.openedAt ?? 0) !== lastUsed)
+            return false
           await this.store.catalog.setDeleted(b.roomId, now)
           return true
         })

@@ -73,7 +73,8 @@ export class BoardSweeper {
         assetsDeleted: result.assetsDeleted,
         ms: Date.now() - started,
       }
-      for (const roomId of result.trashed) log.info({ room: tag(roomId) }, 'board moved to the trash: nobody opened it for BOARD_RETENTION_DAYS')
+      for (const roomId of result.trashed)
+        log.info({ room: tag(roomId) }, 'board moved to the trash: nobody opened it for BOARD_RETENTION_DAYS')
       for (const roomId of result.purged) log.info({ room: tag(roomId) }, 'board purged: in the trash longer than BOARD_TRASH_DAYS')
       if (summary.trashed || summary.purged || summary.busy) log.info(summary, 'board sweep')
       else log.debug(summary, 'board sweep: nothing to do')

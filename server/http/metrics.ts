@@ -133,8 +133,20 @@ export function createMetrics(getServer: () => SyncServer | null, sources: Metri
       (b) => b.trashed,
       'counter',
     )
-    series(boards, 'sketchroom_boards_purged_total', 'Boards the sweep purged (in the trash past BOARD_TRASH_DAYS)', (b) => b.purged, 'counter')
-    series(boards, 'sketchroom_board_assets_deleted_total', 'Images deleted with purged boards (no other board used them)', (b) => b.assetsDeleted, 'counter')
+    series(
+      boards,
+      'sketchroom_boards_purged_total',
+      'Boards the sweep purged (in the trash past BOARD_TRASH_DAYS)',
+      (b) => b.purged,
+      'counter',
+    )
+    series(
+      boards,
+      'sketchroom_board_assets_deleted_total',
+      'Images deleted with purged boards (no other board used them)',
+      (b) => b.assetsDeleted,
+      'counter',
+    )
   }
 
   const append = new client.Histogram({

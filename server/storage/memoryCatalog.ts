@@ -1,4 +1,12 @@
-import { type BoardCatalog, type BoardInfo, type BoardLock, BoardBusyError, type BoardPatch, type NewVersion, type VersionInfo } from './Store'
+import {
+  type BoardCatalog,
+  type BoardInfo,
+  type BoardLock,
+  BoardBusyError,
+  type BoardPatch,
+  type NewVersion,
+  type VersionInfo,
+} from './Store'
 import { assembleVersion, contentHash, layoutVersion, newVersionId } from './versionLayout'
 
 interface StoredVersion extends VersionInfo {

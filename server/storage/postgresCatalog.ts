@@ -1,5 +1,14 @@
 import type pg from 'pg'
-import { type BoardCatalog, type BoardInfo, type BoardLock, BoardBusyError, type BoardPatch, type NewVersion, type VersionInfo, type VersionReason } from './Store'
+import {
+  type BoardCatalog,
+  type BoardInfo,
+  type BoardLock,
+  BoardBusyError,
+  type BoardPatch,
+  type NewVersion,
+  type VersionInfo,
+  type VersionReason,
+} from './Store'
 import { assembleVersion, contentHash, layoutVersion, newVersionId } from './versionLayout'
 
 interface BoardRow {
@@ -239,10 +248,10 @@ export class PostgresCatalog implements BoardCatalog {
     const client = await this.pool.connect()
     let got = false
     try {
-      const { rows } = await client.query<{ got: boolean }>(
-        'SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS got',
-        [`sketchroom:board-lock:${this.schema}`, roomId],
-      )
+      const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS got', [
+        `sketchroom:board-lock:${this.schema}`,
+        roomId,
+      ])
       got = rows[0]!.got
     } catch (err) {
       client.release()

@@ -171,7 +171,10 @@ export class SyncServer {
         try {
           rows = new Map((await this.options.store.catalog.boardsOf(batch.map((r) => r.id))).map((b) => [b.roomId, b]))
         } catch (err) {
-          this.options.log.warn({ err, rooms: batch.length }, 'could not read loaded boards again from the catalog; trying at the next check')
+          this.options.log.warn(
+            { err, rooms: batch.length },
+            'could not read loaded boards again from the catalog; trying at the next check',
+          )
           continue
         }
         for (const room of batch) if (this.rooms.get(room.id) === room) room.applyBoard(rows.get(room.id) ?? null)

@@ -15,13 +15,21 @@ const ROOT = path.resolve(import.meta.dirname, '../..')
 function boards(args: string[], dataDir: string) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/boards.ts'), ...args], {
     cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', DATABASE_SCHEMA: '', REDIS_URL: '', AUTH_SECRET: '', BOARD_CHECK_INTERVAL_MS: '500' },
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      DATABASE_SCHEMA: '',
+      REDIS_URL: '',
+      AUTH_SECRET: '',
+      BOARD_CHECK_INTERVAL_MS: '500',
+    },
     encoding: 'utf8',
   })
   return { code: result.status, out: result.stdout, err: result.stderr }
 }
 
-describe.skipIf(!hasChromium)('a board deleted while it is open', () => {
+describe.skipIf(!hasChromium)('[S113] [S114] a board deleted while it is open', () => {
   let app: AppServer
   let browser: Browser
   let page: Page

@@ -33,7 +33,11 @@ interface Run {
 }
 
 /** `npm run boards -- …` as a child process, with only the store settings given here. */
-function boards(args: string[], env: Record<string, string>, onStderr?: (text: string) => void): { child: ChildProcess; done: Promise<Run> } {
+function boards(
+  args: string[],
+  env: Record<string, string>,
+  onStderr?: (text: string) => void,
+): { child: ChildProcess; done: Promise<Run> } {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/boards.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, AUTH_SECRET: '', PUBLIC_URL: '', PORT: '', DATABASE_URL: '', DATABASE_SCHEMA: '', REDIS_URL: '', ...env },
@@ -121,11 +125,18 @@ describe.each(STORES)('npm run boards on $name, beside a running server', ({ nam
     const list = await run(['list'], cli)
     expect(list.code).toBe(0)
     expect(list.out).toMatch(/^ID\s+TITLE\s+SHAPES\s+BYTES\s+LAST CHANGE\s+LAST OPENED\s+TRASH/)
-    expect(list.out).toMatch(/adminRoundTrip\s+Board adminRoundTrip\s+2\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+(-|\d{4}-\d\d-\d\d \d\d:\d\d)$/m)
+    expect(list.out).toMatch(
+      /adminRoundTrip\s+Board adminRoundTrip\s+2\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+(-|\d{4}-\d\d-\d\d \d\d:\d\d)$/m,
+    )
     const shown = await run(['show', 'adminRoundTrip', '--json'], { ...cli, PUBLIC_URL: 'https://boards.example.com' })
     expect(shown.code).toBe(0)
     const details = JSON.parse(shown.out) as { title: string; shapes: number; link: string; deletedAt: null; versions: unknown[] }
-    expect(details).toMatchObject({ title: 'Board adminRoundTrip', shapes: 2, link: 'https://boards.example.com/b/adminRoundTrip', deletedAt: null })
+    expect(details).toMatchObject({
+      title: 'Board adminRoundTrip',
+      shapes: 2,
+      link: 'https://boards.example.com/b/adminRoundTrip',
+      deletedAt: null,
+    })
     expect(details.versions.length).toBeGreaterThan(0)
 
     const file = path.join(s.dataDir, 'exported.tldr')
@@ -276,7 +287,11 @@ describe.each(STORES)('npm run boards on $name, beside a running server', ({ nam
     expect((await run(['delete', 'adminBusy'], cli)).code).toBe(0)
     let waiting = false
     // Its wait for running servers (two BOARD_CHECK_INTERVAL_MS of its own, and 2 s) holds the lock for 10 s.
-    const first = boards(['purge', 'adminBusy'], { ...cli, BOARD_CHECK_INTERVAL_MS: '4000' }, (err) => (waiting ||= err.includes('waiting')))
+    const first = boards(
+      ['purge', 'adminBusy'],
+      { ...cli, BOARD_CHECK_INTERVAL_MS: '4000' },
+      (err) => (waiting ||= err.includes('waiting')),
+    )
     await waitFor(() => waiting, 'the first purge to hold the board')
     const [second, undelete] = await Promise.all([run(['purge', 'adminBusy'], cli), run(['undelete', 'adminBusy'], cli)])
     expect(first.child.exitCode).toBeNull()
@@ -305,7 +320,13 @@ describe.each(STORES)('[S117] [S118] [S119] the server’s board sweep on $name'
       }),
     )
     // 0.00002 days: 1.7 s.
-    const env: Record<string, string> = { BOARD_CHECK_INTERVAL_MS: '200', VERSION_AFTER_QUIET_MS: '100', BOARD_RETENTION_DAYS: '0.00002', BOARD_TRASH_DAYS: '0.00002', ...storeEnv() }
+    const env: Record<string, string> = {
+      BOARD_CHECK_INTERVAL_MS: '200',
+      VERSION_AFTER_QUIET_MS: '100',
+      BOARD_RETENTION_DAYS: '0.00002',
+      BOARD_TRASH_DAYS: '0.00002',
+      ...storeEnv(),
+    }
     const dataDir = tempDir()
     const store: Store = env.DATABASE_URL
       ? new PostgresStore({ url: DATABASE_URL, schema: env.DATABASE_SCHEMA })
