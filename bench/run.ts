@@ -82,7 +82,7 @@ function describeStepped(r: SteppedResult): string {
   const b = r.best
   if (!b) return 'no step passed'
   return (
-    `at ${b.load}: p99 ${fmtMs(b.p99)}, ${(b.arrival * 100).toFixed(1)}% arrived, server CPU ${b.serverCpu.toFixed(0)}%, ` +
+    `at ${b.load}: p99 ${fmtMs(b.p99)}, ${(b.arrival * 100).toFixed(1)}% arrived, server CPU ${b.serverCpu.toFixed(0)}% (${b.serverUsPerDelivery.toFixed(2)} µs/delivery), ` +
     `gen CPU ${b.genCpu.map((c) => c.toFixed(0)).join('/')}%${r.generatorBound ? ', GENERATOR-BOUND' : ''}`
   )
 }
@@ -92,11 +92,13 @@ async function runScenario(scenario: Scenario, kind: ServerKind, run: string): P
     case 'many-rooms': {
       const r = await stepped(kind, settings, manyRoomsPlan(settings, run))
       record('many rooms: deliveries/s', kind.name, r.score, describeStepped(r))
+      if (r.best) record('many rooms: server µs/delivery', kind.name, r.best.serverUsPerDelivery)
       return
     }
     case 'big-room': {
       const r = await stepped(kind, settings, bigRoomPlan(settings, run))
       record('one big room: deliveries/s', kind.name, r.score, describeStepped(r))
+      if (r.best) record('one big room: server µs/delivery', kind.name, r.best.serverUsPerDelivery)
       return
     }
     case 'cold-load': {
@@ -108,6 +110,7 @@ async function runScenario(scenario: Scenario, kind: ServerKind, run: string): P
     case 'idle-memory': {
       const r = await idleMemory(kind, settings, run)
       record('idle memory: bytes/room', kind.name, r.bytesPerRoom)
+      record('idle memory, before a forced GC: bytes/room', kind.name, r.unforcedBytesPerRoom)
       return
     }
   }
@@ -116,6 +119,7 @@ async function runScenario(scenario: Scenario, kind: ServerKind, run: string): P
 function formatValue(row: string, v: number | undefined): string {
   if (v === undefined || Number.isNaN(v)) return '—'
   if (row.endsWith(': ms')) return fmtMs(v)
+  if (row.endsWith('µs/delivery')) return v.toFixed(2)
   if (row.includes(': bytes')) return fmtBytes(v)
   return fmtInt(v)
 }

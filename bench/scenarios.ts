@@ -91,7 +91,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * window: deliveries, p99 of the summed latency histograms, arrival, and the pass rule
  * (p99 ≤ 100 ms, ≥ 95 % arrived, no disconnects).
  */
-export function judgeStep(load: number, reports: WindowReport[], server: { cpuPercent: number; loopMaxMs: number }): StepResult {
+export function judgeStep(
+  load: number,
+  reports: WindowReport[],
+  server: { cpuPercent: number; cpuUs: number; loopMaxMs: number },
+): StepResult {
   const seconds = reports[0]!.seconds
   const hist = reports[0]!.hist.map((_, i) => reports.reduce((sum, r) => sum + r.hist[i]!, 0))
   const delivered = reports.reduce((a, r) => a + r.delivered, 0)
@@ -107,6 +111,7 @@ export function judgeStep(load: number, reports: WindowReport[], server: { cpuPe
     arrival,
     disconnects,
     serverCpu: server.cpuPercent,
+    serverUsPerDelivery: delivered === 0 ? NaN : server.cpuUs / delivered,
     serverLoopMaxMs: server.loopMaxMs,
     genCpu: reports.map((r) => (r.cpuMs / 1000 / seconds) * 100),
     lateTicks,
@@ -120,7 +125,7 @@ export function logStep(settings: Settings, prefix: string, r: StepResult): void
   settings.log(
     `  ${prefix}${String(r.load).padStart(4)}  ` +
       `${fmtInt(r.deliveriesPerSec).padStart(8)} deliveries/s  p99 ${fmtMs(r.p99).padStart(7)}  ` +
-      `arrived ${(r.arrival * 100).toFixed(1).padStart(5)}%  server CPU ${r.serverCpu.toFixed(0).padStart(3)}% (loop stall ≤${fmtMs(r.serverLoopMaxMs)})  ` +
+      `arrived ${(r.arrival * 100).toFixed(1).padStart(5)}%  server CPU ${r.serverCpu.toFixed(0).padStart(3)}% = ${r.serverUsPerDelivery.toFixed(2)} µs/delivery (loop stall ≤${fmtMs(r.serverLoopMaxMs)})  ` +
       `gen CPU ${r.genCpu.map((c) => c.toFixed(0)).join('/')}%  load avg ${os.loadavg()[0]!.toFixed(1)}` +
       (r.disconnects ? `  DISCONNECTS ${r.disconnects}` : '') +
       (r.lateTicks ? `  generator late ${r.lateTicks}x` : '') +
@@ -135,6 +140,8 @@ export interface StepResult {
   arrival: number
   disconnects: number
   serverCpu: number
+  /** Server CPU time (all processes of the target) per delivery in the window: what a delivery costs, whatever the generators can offer. */
+  serverUsPerDelivery: number
   /** Longest event-loop stall of the server during the window. */
   serverLoopMaxMs: number
   /** Per generator process, % of one core. */
@@ -212,6 +219,7 @@ export async function stepLoad(
       const after = await stats()
       const result = judgeStep(load, reports, {
         cpuPercent: after.reduce((sum, a, i) => sum + ((a.cpuUs - before[i]!.cpuUs) / 1000 / (a.wallMs - before[i]!.wallMs)) * 100, 0),
+        cpuUs: after.reduce((sum, a, i) => sum + (a.cpuUs - before[i]!.cpuUs), 0),
         loopMaxMs: Math.max(...after.map((a) => a.loopMaxMs)),
       })
       logStep(settings, prefix, result)
@@ -306,7 +314,7 @@ export function bigRoomPlan(settings: Settings, run: string) {
 }
 
 /** One raw client: connects, (authenticates,) asks for the whole document. */
-function openClient(
+export function openClient(
   url: string,
   framing: Framing,
   room: string,
@@ -406,6 +414,8 @@ export async function coldLoad(kind: ServerKind, settings: Settings, run: string
 
 export interface IdleResult {
   bytesPerRoom: number
+  /** The same, read 45 s after the last change before the bench forces a collection (what an operator sees). */
+  unforcedBytesPerRoom: number
   baselineRss: number
   rss: number
 }
@@ -425,7 +435,7 @@ export async function idleMemory(kind: ServerKind, settings: Settings, run: stri
     await sleep(500)
     await server.child.request('gc')
     await sleep(500)
-    const { rss: baseline, heapUsed: baselineHeap } = await server.stats()
+    const { rss: baseline, heapUsed: baselineHeap, arrayBuffers: baselineBuffers } = await server.stats()
     for (let i = 0; i < rooms; i += 100) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(100, rooms - i) }, (_, j) => openClient(server.url, kind.framing, `${run}-idle-${i + j}`, () => {})),
@@ -437,17 +447,20 @@ export async function idleMemory(kind: ServerKind, settings: Settings, run: stri
     // still for DORMANT_AFTER_MS, 30 s, to sleep at the next 10 s heartbeat), then a collection.
     // Hocuspocus drops idle sockets after 60 s; we stay under that.
     await sleep(settings.quick ? 1500 : 45_000)
+    const unforced = (await server.stats()).rss
     await server.child.request('gc')
     await sleep(1000)
-    const rss = (await server.stats()).rss
+    const after = await server.stats()
+    const rss = after.rss
     const bytesPerRoom = (rss - baseline) / rooms
-    const heap = (await server.stats()).heapUsed - baselineHeap
+    const perRoom = (bytes: number) => `${fmtBytes(bytes / rooms)}/room`
     settings.log(
-      `  ${kind.name.padEnd(10)} idle memory ${fmtBytes(bytesPerRoom)}/room (RSS ${fmtBytes(baseline)} → ${fmtBytes(rss)}, ` +
-        `of which JS heap ${fmtBytes(heap / rooms)}/room; ${rooms} rooms)`,
+      `  ${kind.name.padEnd(10)} idle memory ${fmtBytes(bytesPerRoom)}/room (RSS ${fmtBytes(baseline)} → ${fmtBytes(rss)}; ` +
+        `before the forced GC ${perRoom(unforced - baseline)}; JS heap ${perRoom(after.heapUsed - baselineHeap)}, ` +
+        `buffers ${perRoom(after.arrayBuffers - baselineBuffers)}; ${rooms} rooms)`,
     )
     warm.terminate()
-    return { bytesPerRoom, baselineRss: baseline, rss }
+    return { bytesPerRoom, unforcedBytesPerRoom: (unforced - baseline) / rooms, baselineRss: baseline, rss }
   } finally {
     for (const ws of sockets) ws.terminate()
     await server.child.kill()

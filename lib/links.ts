@@ -145,3 +145,18 @@ export const PUBLIC_ORIGIN_HEADER = 'x-sketchroom-public-origin'
 export function oembedUrl(origin: string, pageUrl: string): string {
   return `${origin}/api/oembed?url=${encodeURIComponent(pageUrl)}`
 }
+
+// ---------------------------------------------------------------------------------------
+// Previews
+
+/** Where board previews are uploaded (PUT) and served, at `/api/previews/<view token>`. */
+export const PREVIEWS_PATH = '/api/previews'
+
+/**
+ * Request headers through which the server tells a board page what it may say about the
+ * board in its Open Graph tags: the title (URI-encoded) and the preview's path, which is
+ * made of the board's view link. Set (or removed) by the server on every page request,
+ * like {@link PUBLIC_ORIGIN_HEADER}; whatever a client sent is dropped.
+ */
+export const BOARD_TITLE_HEADER = 'x-sketchroom-board-title'
+export const BOARD_PREVIEW_HEADER = 'x-sketchroom-board-preview'

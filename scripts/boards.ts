@@ -22,6 +22,7 @@ import { roomIdProblem } from '../lib/roomId'
 import { AdminError, BoardAdmin } from '../server/admin/BoardAdmin'
 import { openStore } from '../server/backends'
 import { BoardRules } from '../server/board/BoardRules'
+import { previewFile } from '../server/http/previews'
 import { boardSettleMs, sqliteFile } from '../server/config'
 import { BoardBusyError, type BoardInfo, type Store } from '../server/storage/Store'
 import { commandLine, fail, plural } from './cli'
@@ -94,6 +95,7 @@ async function run(store: Store): Promise<void> {
     rules: new BoardRules({ maxRecordBytes: config.MAX_RECORD_BYTES }),
     assetsDir: path.join(path.resolve(config.DATA_DIR), 'assets'),
     settleMs: boardSettleMs(config),
+    boardFiles: (roomId) => [previewFile(path.join(path.resolve(config.DATA_DIR), 'previews'), roomId)],
   })
   const id = target!
   switch (command) {

@@ -22,6 +22,7 @@ import { createAssetHandler } from './http/assets'
 import { resolveAuthSecret } from './http/authSecret'
 import { AddressLimiter, capTcpConnections } from './http/AddressLimiter'
 import { createMetrics } from './http/metrics'
+import { createPreviews, previewFile } from './http/previews'
 import { refuseUpgrade } from './http/responses'
 import { createRouter, type MaybeHandler } from './http/router'
 import { TokenSigner } from './http/tokens'
@@ -116,6 +117,7 @@ async function start(
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     compactAfterBytes: config.COMPACT_AFTER_BYTES,
     dormantAfterMs: config.DORMANT_AFTER_MS,
+    memoryReleaseBytes: config.MEMORY_RELEASE_BYTES,
     flushIntervalMs: config.FLUSH_INTERVAL_MS,
     unloadDelayMs: options.unloadDelayMs,
     observeAppendSeconds: metrics.observeAppendSeconds,
@@ -132,7 +134,14 @@ async function start(
   replicator?.start()
 
   const assetsDir = path.join(path.resolve(config.DATA_DIR), 'assets')
-  const admin = new BoardAdmin({ store, rules: boardRules, assetsDir, settleMs: boardSettleMs(config) })
+  const previewsDir = path.join(path.resolve(config.DATA_DIR), 'previews')
+  const admin = new BoardAdmin({
+    store,
+    rules: boardRules,
+    assetsDir,
+    settleMs: boardSettleMs(config),
+    boardFiles: (roomId) => [previewFile(previewsDir, roomId)],
+  })
   const boardSweeper = new BoardSweeper({
     admin,
     intervalMs: config.BOARD_SWEEP_INTERVAL_MS,
@@ -173,9 +182,24 @@ async function start(
     opened.push(() => next?.close())
   }
 
+  const serveAssets = options.assets ?? options.app
+  // Previews go with the images: written by the app's editors, read by pages and oEmbed.
+  const previews = serveAssets
+    ? createPreviews({
+        dir: previewsDir,
+        maxBytes: config.MAX_PREVIEW_BYTES,
+        perAddressBytes: config.MAX_UPLOAD_BYTES_PER_ADDRESS,
+        minFreeDiskBytes: config.MIN_FREE_DISK_BYTES,
+        links,
+        catalog: store.catalog,
+        address: (req) => clientAddress(req, rules),
+        onError: (err) => log.error({ err }, 'preview request failed'),
+      })
+    : null
   const api: MaybeHandler[] = [
     (req, res) =>
       handleAccessApi(req, res, {
+        describe: previews ? (roomId, viewToken) => previews.forBoard(roomId, viewToken) : undefined,
         links,
         linksReset: (roomId) => {
           sync
@@ -187,7 +211,8 @@ async function start(
       }),
     (req, res) => handleHistoryApi(req, res, { links, sync, catalog: store.catalog, rules: boardRules }),
   ]
-  if (options.assets ?? options.app) {
+  if (previews) api.push((req, res) => previews.handle(req, res))
+  if (serveAssets) {
     api.push(
       createAssetHandler({
         dir: assetsDir,
@@ -208,6 +233,7 @@ async function start(
     metrics: (res) => metrics.serve(res, (err) => log.error({ err }, 'metrics failed')),
     api,
     publicOrigin: (req) => requestOrigin(req, rules),
+    boardPage: previews ? (pathname) => previews.forPage(pathname) : undefined,
     next: next?.handle,
   })
   const server = http.createServer({ connectionsCheckingInterval }, router)

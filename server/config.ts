@@ -69,6 +69,7 @@ const schema = z.object({
     .pipe(z.array(z.string().regex(/^(\*|'self'|'none'|https?:\/\/[^\s;,']+)$/, "each entry must be *, 'self', 'none' or an origin"))),
   FLUSH_INTERVAL_MS: int(0, 1000).default(16),
   DORMANT_AFTER_MS: int(0, 86_400_000).default(30_000),
+  MEMORY_RELEASE_BYTES: int(0).default(8 * MiB),
   MAX_DOC_BYTES: int(1024).default(32 * MiB),
   MAX_RECORD_BYTES: int(256).default(256 * 1024),
   MAX_AWARENESS_BYTES: int(64).default(8 * 1024),
@@ -151,6 +152,8 @@ const schema = z.object({
   MAX_CONCURRENT_UPLOADS: int(1, 100_000).default(64),
   /** An upload body slower than this (bytes a second, over 5 s) is dropped, so it cannot hold its slot. */
   MIN_UPLOAD_BYTES_PER_SECOND: int(0).default(16 * 1024),
+  /** Largest board preview accepted (PUT /api/previews); one file per board in DATA_DIR/previews. */
+  MAX_PREVIEW_BYTES: int(1024, 16 * MiB).default(256 * 1024),
   /** PostgreSQL instead of SQLite: the store several instances share. */
   DATABASE_URL: z
     .string()

@@ -177,9 +177,13 @@ export interface ChildServer {
 
 /** Starts the server as a child process; LOG_LEVEL must stay at info or lower, the port is read from the log. */
 export async function spawnServer(env: Record<string, string>): Promise<ChildServer> {
+  // The store and the bus are the test's to choose: CI exports DATABASE_URL and REDIS_URL for
+  // the suites that ask for them, and a child that inherited them would share one schema and
+  // one bus with every other run.
+  const { DATABASE_URL: _db, REDIS_URL: _redis, ...inherited } = process.env
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts'), '--sync-only'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', MAX_CONNECTIONS_PER_MINUTE: '1000000', ...env },
+    env: { ...inherited, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', MAX_CONNECTIONS_PER_MINUTE: '1000000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

@@ -2,6 +2,7 @@
  * The part every server-under-test child shares: tell the parent our port, answer its
  * questions about our CPU and memory. (Fork IPC, so stdout stays the server's own.)
  */
+import fs from 'node:fs'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { answer } from '../child'
 
@@ -15,6 +16,25 @@ export interface ServerStats {
   loopMaxMs: number
   rss: number
   heapUsed: number
+  /** Memory of ArrayBuffers and Buffers (outside the JS heap, inside RSS). */
+  arrayBuffers: number
+  /** V8's whole heap as reserved (young and old generations), of which heapUsed is live. */
+  heapTotal: number
+  /** RSS split as Linux counts it (/proc/self/status): private memory, and mapped files (e.g. SQLite's). */
+  rssAnon: number
+  rssFile: number
+}
+
+/** RssAnon and RssFile from /proc/self/status, in bytes (0 where there is no /proc). */
+function rssParts(): { rssAnon: number; rssFile: number } {
+  let status = ''
+  try {
+    status = fs.readFileSync('/proc/self/status', 'utf8')
+  } catch {
+    return { rssAnon: 0, rssFile: 0 }
+  }
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
+  return { rssAnon: kib('RssAnon'), rssFile: kib('RssFile') + kib('RssShmem') }
 }
 
 export function serve(port: number): void {
@@ -29,6 +49,9 @@ export function serve(port: number): void {
         wallMs: performance.now(),
         rss: mem.rss,
         heapUsed: mem.heapUsed,
+        arrayBuffers: mem.arrayBuffers,
+        heapTotal: mem.heapTotal,
+        ...rssParts(),
         loopP99Ms: loop.percentile(99) / 1e6,
         loopMaxMs: loop.max / 1e6,
       }

@@ -25,6 +25,8 @@ export async function serveOurs(env: Record<string, string | undefined> = {}): P
       LOG_LEVEL: 'warn',
       // Every simulated user connects from 127.0.0.1; the per-address limit is meant for many addresses.
       MAX_CONNECTIONS_PER_MINUTE: '1000000',
+      MAX_CONNECTION_BURST: '1000000',
+      MAX_CONNECTIONS_PER_ADDRESS: '1000000',
       // The big room goes past the default 250 people per board, as a deployment expecting
       // such boards would set it.
       MAX_ROOM_CONNECTIONS: '1000',

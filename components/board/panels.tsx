@@ -2,10 +2,14 @@
 
 import type { ReactNode } from 'react'
 import type { TLComponents } from 'tldraw'
+import { BoardMainMenu } from './BoardMainMenu'
 import { ConnectionIndicator } from './ConnectionIndicator'
 import { EmptyBoardHint } from './EmptyBoardHint'
+import { ImportApplier } from './ImportApplier'
 import { NamePrompt } from './people/NamePrompt'
+import { PeopleRecorder } from './people/PeopleRecorder'
 import { FollowingBanner, PeopleMenu } from './people/PeopleMenu'
+import { PreviewUploader } from './PreviewUploader'
 import { OpenInAppLink } from './share/OpenInAppLink'
 import { ShareButton } from './share/ShareButton'
 import { TitleField } from './TitleField'
@@ -44,6 +48,9 @@ function BoardOverlays() {
       <EmptyBoardHint />
       <FollowingBanner />
       <NamePrompt />
+      <ImportApplier />
+      <PreviewUploader />
+      <PeopleRecorder />
     </>
   )
 }
@@ -53,6 +60,7 @@ function EmbedOverlays() {
     <>
       <EmptyBoardHint />
       <FollowingBanner />
+      <PreviewUploader />
     </>
   )
 }
@@ -69,6 +77,7 @@ function EmbedSharePanel() {
 // Module-level, like every prop tldraw compares by identity.
 /** The app's own board page: title on top, connection, people and Share on the right. */
 export const APP_COMPONENTS: TLComponents = {
+  MainMenu: BoardMainMenu,
   SharePanel: BoardSharePanel,
   TopPanel: BoardTopPanel,
   InFrontOfTheCanvas: BoardOverlays,

@@ -30,6 +30,8 @@ export interface BoardAdminOptions {
    * noticed (BOARD_CHECK_INTERVAL_MS twice, and the room's unload) and writes nothing more.
    */
   settleMs: number
+  /** Files kept for a board outside the store (its preview), deleted when it is purged. */
+  boardFiles?: (roomId: string) => string[]
   now?: () => number
 }
 
@@ -303,6 +305,7 @@ export class BoardAdmin {
   private async purgeNow(roomId: string, users: Map<string, Set<string>>): Promise<PurgeResult> {
     const versions = (await this.store.catalog.versions(roomId)).length
     await this.store.catalog.purge(roomId)
+    for (const file of this.options.boardFiles?.(roomId) ?? []) fs.rmSync(file, { force: true })
     let assetsDeleted = 0
     let assetsKept = 0
     for (const [hash, rooms] of users) {

@@ -11,6 +11,7 @@ import type http from 'node:http'
 import { iframeSnippet } from '../../lib/links'
 import { roomIdProblem } from '../../lib/roomId'
 import type { BoardLinks } from './links'
+import type { BoardPreviewInfo } from './previews'
 import { readBody, sendJson as json } from './responses'
 import { type Grant, TokenError } from './tokens'
 
@@ -22,6 +23,8 @@ export interface AccessApiOptions {
   onError?: (err: unknown) => void
   /** The app's public origin for a request (PUBLIC_URL, or its own trusted Host); null when no link may name it. */
   originOf(req: http.IncomingMessage): string | null
+  /** A board's title and preview for oEmbed (the preview named by `viewToken` if given); absent without previews. */
+  describe?(roomId: string, viewToken?: string): Promise<BoardPreviewInfo>
 }
 
 const MAX_BODY = 4096
@@ -107,19 +110,27 @@ async function oembed(req: http.IncomingMessage, res: http.ServerResponse, url: 
   if (format && format !== 'json') return json(res, 501, { error: 'only format=json is supported' })
   let embedPath: string | null = null
   let grant: Grant | null = null
+  let described: Promise<BoardPreviewInfo | null> = Promise.resolve(null)
   const board = /^\/b\/([^/]+)$/.exec(page.pathname)
   const view = /^\/v\/([^/]+)$/.exec(page.pathname)
-  if (board && roomIdProblem(board[1]!) === null) embedPath = `/embed/${board[1]}`
+  if (board && roomIdProblem(board[1]!) === null) {
+    embedPath = `/embed/${board[1]}`
+    if (options.describe) described = options.describe(board[1]!)
+  }
   if (view) {
     try {
       grant = await options.links.verify(view[1]!)
-      if (grant.mode === 'view') embedPath = `/embed/v/${view[1]}`
+      if (grant.mode === 'view') {
+        embedPath = `/embed/v/${view[1]}`
+        if (options.describe) described = options.describe(grant.roomId, view[1])
+      }
     } catch (err) {
       if (!(err instanceof TokenError)) throw err
       embedPath = null
     }
   }
   if (!embedPath) return json(res, 404, { error: 'not a board link of this server' })
+  const info = await described
   const clamp = (value: string | null, fallback: number) => {
     const n = Number(value)
     return Number.isFinite(n) && n > 0 ? Math.min(Math.floor(n), fallback) : fallback
@@ -132,9 +143,13 @@ async function oembed(req: http.IncomingMessage, res: http.ServerResponse, url: 
     type: 'rich',
     provider_name: 'sketchroom',
     provider_url: origin,
-    title: grant ? 'sketchroom board (view only)' : 'sketchroom board',
+    title: info?.title || (grant ? 'sketchroom board (view only)' : 'sketchroom board'),
     width,
     height,
     html: iframeSnippet(src, { width, height }),
+    // The preview is served by the board's view link: a thumbnail never reveals an edit link.
+    ...(info?.preview
+      ? { thumbnail_url: `${origin}${info.preview.path}`, thumbnail_width: info.preview.width, thumbnail_height: info.preview.height }
+      : {}),
   })
 }

@@ -7,7 +7,8 @@
  */
 import type http from 'node:http'
 import type { Logger } from 'pino'
-import { PUBLIC_ORIGIN_HEADER } from '../../lib/links'
+import { BOARD_PREVIEW_HEADER, BOARD_TITLE_HEADER, PUBLIC_ORIGIN_HEADER } from '../../lib/links'
+import type { BoardPreviewInfo } from './previews'
 import { apiPolicy, framingOf, newNonce, pagePolicy, routeOf, setCommonHeaders } from './securityHeaders'
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void
@@ -24,6 +25,11 @@ export interface RouterOptions {
   api: MaybeHandler[]
   /** The app's public origin for a request, handed to the pages; null when links may not name its Host. */
   publicOrigin(req: http.IncomingMessage): string | null
+  /**
+   * What a board page (`/b/…`, `/e/…`, `/v/…`) may say about its board in its Open Graph
+   * tags, handed to Next.js in request headers; null for other paths.
+   */
+  boardPage?: (pathname: string) => Promise<BoardPreviewInfo | null>
   /** The Next.js request handler; absent when this process is the sync server alone. */
   next?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>
 }
@@ -61,10 +67,32 @@ export function createRouter(options: RouterOptions): Handler {
     delete req.headers['content-security-policy-report-only']
     if (origin) req.headers[PUBLIC_ORIGIN_HEADER] = origin
     else delete req.headers[PUBLIC_ORIGIN_HEADER]
-    next(req, res).catch((err: unknown) => {
-      log.error({ err, route: routeOf(url) }, 'request failed')
-      if (!res.headersSent) res.writeHead(500)
-      res.end()
-    })
+    // Only the server says what a page may tell of its board.
+    delete req.headers[BOARD_TITLE_HEADER]
+    delete req.headers[BOARD_PREVIEW_HEADER]
+    const board = options.boardPage && /^\/[bev]\/[^/]+$/.test(pathname) ? options.boardPage(pathname) : Promise.resolve(null)
+    board
+      .catch((err: unknown) => {
+        // A page without its card is still the page.
+        log.warn({ err, route: routeOf(url) }, 'could not read the board for its page')
+        return null
+      })
+      .then((info) => {
+        if (info) {
+          req.headers[BOARD_TITLE_HEADER] = encodeURIComponent(info.title)
+          if (info.preview)
+            req.headers[BOARD_PREVIEW_HEADER] = JSON.stringify({
+              path: info.preview.path,
+              width: info.preview.width,
+              height: info.preview.height,
+            })
+        }
+        return next(req, res)
+      })
+      .catch((err: unknown) => {
+        log.error({ err, route: routeOf(url) }, 'request failed')
+        if (!res.headersSent) res.writeHead(500)
+        res.end()
+      })
   }
 }

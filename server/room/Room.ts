@@ -349,16 +349,17 @@ export class Room {
   }
 
   /**
-   * Idle rooms keep only their encoded state (a Y.Doc takes several times its encoded
-   * size in memory). Called by the server's housekeeping; a no-op unless the document has
-   * been still for `afterMs` and nothing is in flight.
+   * Idle rooms keep only their encoded state, deflated (a Y.Doc takes several times its
+   * encoded size in memory). Called by the server's housekeeping; a no-op unless the
+   * document has been still for `afterMs` and nothing is in flight. Returns the size of
+   * the encoded state of a room it put to sleep (its Y.Doc is garbage now), else 0.
    */
-  sleepIfIdle(now: number, afterMs: number): boolean {
-    if (this.document.isDormant || this.roomState !== 'ready' || !this.document.quietSince(now, afterMs)) return false
-    if (!this.outbox.idle || this.intake.waiting || this.document.hasIncomplete()) return false
+  sleepIfIdle(now: number, afterMs: number): number {
+    if (this.document.isDormant || this.roomState !== 'ready' || !this.document.quietSince(now, afterMs)) return 0
+    if (!this.outbox.idle || this.intake.waiting || this.document.hasIncomplete()) return 0
     const state = this.document.sleep()
     if (this.outbox.entries > 1) this.outbox.compactTo(state)
-    return true
+    return state.length
   }
 
   private requestFlush(): void {

@@ -1,3 +1,4 @@
+import zlib from 'node:zlib'
 import * as Y from 'yjs'
 import type { BoardRules } from '../board/BoardRules'
 import type { BoardWatcher } from '../board/BoardWatcher'
@@ -16,9 +17,11 @@ export const REMOTE = 'remote'
  * A room's document, live or dormant, and the frames every joiner gets, encoded once.
  *
  * A live document is a Y.Doc (several times its encoded size in memory). A dormant one is
- * only its encoded state: it still answers joins, state vectors and diffs without waking,
- * and the first change brings the Y.Doc back. The encoded full state and state vector are
- * cached for joiners until the document changes.
+ * only its encoded state, deflated (tldraw records are JSON: a few times smaller again), and
+ * its state vector: it still answers joins, state vectors and diffs without waking, and the
+ * first change brings the Y.Doc back. A live document caches the encoded full state and
+ * state vector for joiners until it changes; a dormant one inflates its state per join
+ * (a fraction of a millisecond per 100 KB) rather than keep it whole.
  *
  * @example
  * const document = new RoomDocument(rules)
@@ -27,8 +30,10 @@ export const REMOTE = 'remote'
  */
 export class RoomDocument {
   private liveDoc: Y.Doc | null = null
-  /** While dormant: the whole document, encoded (a view into `fullFrame`). */
-  private dormantState: Uint8Array | null = null
+  /** While dormant: the whole document, encoded and deflated. */
+  private packedState: Buffer | null = null
+  /** While dormant: its state vector (anti-entropy asks for it often). */
+  private dormantVector: Uint8Array | null = null
   private fullFrame: Uint8Array | null = null
   private vectorFrame: Uint8Array | null = null
   private boardWatcher: BoardWatcher | null = null
@@ -50,6 +55,16 @@ export class RoomDocument {
 
   get isDormant(): boolean {
     return this.liveDoc === null
+  }
+
+  /** While dormant: the whole document, encoded (inflated afresh on each call). */
+  private dormantState(): Uint8Array {
+    return zlib.inflateRawSync(this.packedState!)
+  }
+
+  /** Bytes this document keeps while dormant (0 while live). */
+  get dormantBytes(): number {
+    return (this.packedState?.length ?? 0) + (this.vectorFrame?.length ?? 0) + (this.dormantVector?.length ?? 0)
   }
 
   /** Bumped by every transaction that changed the document. */
@@ -132,7 +147,7 @@ export class RoomDocument {
   /** The board's title and number of shapes (a dormant document is read without waking it). */
   summary(): { shapes: number; title: string } {
     if (!this.liveDoc) {
-      const { records, title } = readBoard(this.dormantState!)
+      const { records, title } = readBoard(this.dormantState())
       let shapes = 0
       for (const value of records.values()) if ((value as { typeName?: unknown } | null)?.typeName === 'shape') shapes++
       return { shapes, title }
@@ -157,7 +172,10 @@ export class RoomDocument {
 
   /** The answer to a peer's sync step 1: sync step 2 with what it lacks. */
   answerStep1(stateVector: Uint8Array): Uint8Array {
-    if (isEmptyStateVector(stateVector)) return (this.fullFrame ??= encodeSyncStep2(this.encodedState()))
+    if (isEmptyStateVector(stateVector)) {
+      if (this.liveDoc) return (this.fullFrame ??= encodeSyncStep2(this.encodedState()))
+      return encodeSyncStep2(this.dormantState())
+    }
     let diff: Uint8Array
     try {
       diff = this.diff(stateVector)
@@ -169,16 +187,16 @@ export class RoomDocument {
 
   /** The whole document encoded, without waking a dormant one. */
   encodedState(): Uint8Array {
-    return this.dormantState ?? Y.encodeStateAsUpdate(this.liveDoc!)
+    return this.liveDoc ? Y.encodeStateAsUpdate(this.liveDoc) : this.dormantState()
   }
 
   stateVector(): Uint8Array {
-    return this.dormantState ? Y.encodeStateVectorFromUpdate(this.dormantState) : Y.encodeStateVector(this.liveDoc!)
+    return this.liveDoc ? Y.encodeStateVector(this.liveDoc) : this.dormantVector!
   }
 
   /** What this document has that a peer with `stateVector` lacks. */
   diff(stateVector: Uint8Array): Uint8Array {
-    return this.dormantState ? Y.diffUpdate(this.dormantState, stateVector) : Y.encodeStateAsUpdate(this.liveDoc!, stateVector)
+    return this.liveDoc ? Y.encodeStateAsUpdate(this.liveDoc, stateVector) : Y.diffUpdate(this.dormantState(), stateVector)
   }
 
   /** Whether the document holds structs or deletions still waiting for changes they depend on. */
@@ -204,31 +222,36 @@ export class RoomDocument {
   }
 
   /**
-   * Keeps only the encoded state and frees the Y.Doc; returns that state. The caller has
-   * checked that nothing is in flight.
+   * Keeps only the encoded state (deflated) and frees the Y.Doc; returns that state. The
+   * caller has checked that nothing is in flight.
    */
   sleep(): Uint8Array {
     const doc = this.liveDoc!
     const state = Y.encodeStateAsUpdate(doc)
-    const vectorFrame = this.vectorFrame ?? encodeSyncStep1(Y.encodeStateVector(doc))
+    this.dormantVector = Y.encodeStateVector(doc)
+    const vectorFrame = this.vectorFrame ?? encodeSyncStep1(this.dormantVector)
     doc.destroy()
     this.liveDoc = null
     this.boardWatcher = null
     this.recordsGuard = null
-    this.fullFrame = encodeSyncStep2(state)
-    this.dormantState = this.fullFrame.subarray(this.fullFrame.length - state.length)
+    this.fullFrame = null
+    // Level 1: as small as the default level within a few per cent on tldraw records, at a
+    // quarter of the time (a sweep may put thousands of boards to sleep).
+    this.packedState = zlib.deflateRawSync(state, { level: 1 })
     this.vectorFrame = vectorFrame
-    return this.dormantState
+    return state
   }
 
   private wake(): void {
-    const state = this.dormantState!
-    const frames = [this.fullFrame, this.vectorFrame] as const
+    const state = this.dormantState()
+    const vectorFrame = this.vectorFrame
     this.attach(new Y.Doc())
     Y.applyUpdate(this.liveDoc!, state, LOADING)
-    // Same content as before: the cached frames stay valid.
-    ;[this.fullFrame, this.vectorFrame] = frames
-    this.dormantState = null
+    // Same content as before: the cached vector stays valid; the full frame is the state.
+    this.vectorFrame = vectorFrame
+    this.fullFrame = encodeSyncStep2(state)
+    this.packedState = null
+    this.dormantVector = null
   }
 
   /** Frees the Y.Doc for good (the room closed). */

@@ -9,6 +9,7 @@ import type { VersionPolicy } from '../room/VersionKeeper'
 import type { Store } from '../storage/Store'
 import { Connection, type ConnectionLimits, type SyncSocket } from './Connection'
 import type { MeteredStream } from './FrameMeter'
+import { MemoryReleaser } from './MemoryReleaser'
 import { FlushScheduler } from './FlushScheduler'
 import { InflightBudget } from './InflightBudget'
 import { roomTagger } from './roomTags'
@@ -28,6 +29,8 @@ export interface SyncServerOptions {
   flushIntervalMs?: number
   /** A room whose document has not changed this long keeps only its encoded state (default 30 s). */
   dormantAfterMs?: number
+  /** Release memory to the OS once boards with this many encoded bytes went to sleep (see MemoryReleaser; 0: never, the default). */
+  memoryReleaseBytes?: number
   /** Grace period before an empty room is unloaded (default 1 s). */
   unloadDelayMs?: number
   observeAppendSeconds?: (seconds: number) => void
@@ -108,6 +111,9 @@ export class SyncServer {
   private readonly heartbeat: NodeJS.Timeout
   private readonly boardCheck: NodeJS.Timeout | null = null
   private checkingBoards = false
+  private readonly dormancy: NodeJS.Timeout
+  private readonly memory: MemoryReleaser
+  private sweeping = false
   private nextConnectionId = 1
   private closing = false
   /** What logs call a room: never its id, which is the board's edit capability. */
@@ -147,6 +153,12 @@ export class SyncServer {
     })
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs)
     this.heartbeat.unref()
+    this.memory = new MemoryReleaser({ thresholdBytes: options.memoryReleaseBytes ?? 0, minIntervalMs: 10_000, log })
+    // Still boards are looked for a few times per DORMANT_AFTER_MS (at most every 5 s), so
+    // one sleeps soon after it has been still that long.
+    const dormantAfter = options.dormantAfterMs ?? 30_000
+    this.dormancy = setInterval(() => this.sweepDormant(), Math.min(5000, Math.max(250, dormantAfter / 4)))
+    this.dormancy.unref()
     if (options.boardCheckIntervalMs) {
       this.boardCheck = setInterval(() => void this.checkBoards(), options.boardCheckIntervalMs)
       this.boardCheck.unref()
@@ -348,11 +360,32 @@ export class SyncServer {
   }
 
   private beat(): void {
-    const now = Date.now()
-    const dormantAfter = this.options.dormantAfterMs ?? 30_000
-    for (const room of this.rooms.values()) room.sleepIfIdle(now, dormantAfter)
-    const idleBefore = now - this.options.heartbeatIntervalMs
+    const idleBefore = Date.now() - this.options.heartbeatIntervalMs
     for (const conn of this.connections) conn.heartbeat(idleBefore)
+  }
+
+  /**
+   * Puts still boards to sleep, a slice of about 10 ms at a time (encoding a board costs a
+   * few milliseconds per 100 KB, and thousands may fall still together), so joins and
+   * changes elsewhere are not held up behind the sweep.
+   */
+  private sweepDormant(): void {
+    if (this.sweeping || this.closing) return
+    this.sweeping = true
+    const dormantAfter = this.options.dormantAfterMs ?? 30_000
+    const rooms = [...this.rooms.values()]
+    let next = 0
+    const slice = () => {
+      const until = performance.now() + 10
+      const now = Date.now()
+      while (next < rooms.length && performance.now() < until && !this.closing) {
+        this.memory.noteSlept(rooms[next++]!.sleepIfIdle(now, dormantAfter))
+      }
+      if (next < rooms.length && !this.closing) return void setImmediate(slice)
+      this.sweeping = false
+      this.memory.sweepEnded()
+    }
+    slice()
   }
 
   /** Stops accepting, stores everything, closes every socket with 1001. */
@@ -361,6 +394,8 @@ export class SyncServer {
     this.closing = true
     clearInterval(this.heartbeat)
     if (this.boardCheck) clearInterval(this.boardCheck)
+    clearInterval(this.dormancy)
+    this.memory.stop()
     for (const conn of this.connections) conn.close(CloseCode.GoingAway, 'server is shutting down')
     this.scheduler.flushAll()
     await this.rooms.unloadAll()

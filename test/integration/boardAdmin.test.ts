@@ -16,6 +16,7 @@ import * as Y from 'yjs'
 import { BOARD_DELETED_MESSAGE } from '../../lib/links'
 import { loadConfig } from '../../server/config'
 import { ConfigError } from '../../server/errors'
+import { previewFile } from '../../server/http/previews'
 import { encodeSyncStep1 } from '../../server/protocol/messages'
 import { PostgresStore } from '../../server/storage/PostgresStore'
 import { SqliteStore } from '../../server/storage/SqliteStore'
@@ -257,6 +258,10 @@ describe.each(STORES)('npm run boards on $name, beside a running server', ({ nam
     const keeper = await drawnBoard(s, cli, 'adminKeeper', imageRecords(shared, 3))
     expect((await run(['purge', 'adminPurge'], cli)).err).toContain('not in the trash: delete it first')
 
+    // Its preview, as a browser would have uploaded it.
+    const preview = previewFile(path.join(s.dataDir, 'previews'), 'adminPurge')
+    fs.mkdirSync(path.dirname(preview), { recursive: true })
+    fs.writeFileSync(preview, 'a preview')
     doomed.destroy()
     expect((await run(['delete', 'adminPurge'], cli)).code).toBe(0)
     const purged = await run(['purge', 'adminPurge'], cli)
@@ -266,6 +271,7 @@ describe.each(STORES)('npm run boards on $name, beside a running server', ({ nam
 
     expect(fs.existsSync(path.join(s.dataDir, 'assets', own))).toBe(false)
     expect(fs.existsSync(path.join(s.dataDir, 'assets', shared))).toBe(true)
+    expect(fs.existsSync(preview)).toBe(false)
     expect((await run(['show', 'adminPurge'], cli)).err).toContain('there is no board with that id')
     const direct: Store = store.DATABASE_URL
       ? new PostgresStore({ url: DATABASE_URL, schema: store.DATABASE_SCHEMA })

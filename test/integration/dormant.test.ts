@@ -1,13 +1,14 @@
+import fs from 'node:fs'
 import { expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { encodeUpdate } from '../../server/protocol/messages'
 import { geoShape, records, seedBoard } from '../abuse/board'
-import { forceGc, rawClient, startTestServer, synced, testScope, waitFor } from '../helpers'
+import { connectClient, forceGc, rawClient, spawnServer, startTestServer, synced, tempDir, testScope, waitFor } from '../helpers'
 
 const { server, client, defer } = testScope()
 
 test('[S53] a still room goes dormant, serves joins, reconnects and cursors, and wakes on the next change', async () => {
-  const s = await server({ DORMANT_AFTER_MS: '200', HEARTBEAT_INTERVAL_MS: '100' })
+  const s = await server({ DORMANT_AFTER_MS: '200' })
   const a = client(s, 'sleepy')
   const b = client(s, 'sleepy')
   await synced(a, b)
@@ -43,7 +44,7 @@ test('[S53] a still room goes dormant, serves joins, reconnects and cursors, and
 })
 
 test('[S53] dormant rooms take far less memory than live ones', async () => {
-  const s = await server({ DORMANT_AFTER_MS: '300', HEARTBEAT_INTERVAL_MS: '100' })
+  const s = await server({ DORMANT_AFTER_MS: '300' })
   const source = new Y.Doc()
   seedBoard(
     source,
@@ -80,3 +81,58 @@ test('[S53] dormant rooms take far less memory than live ones', async () => {
   )
   expect(dormant).toBeLessThan(live / 2)
 })
+
+/** A process's resident memory, as the operating system counts it (what an operator sees). */
+function rssOf(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024
+}
+
+test('[S130] once boards have gone to sleep, the server gives their memory back to the operating system', async () => {
+  const child = await spawnServer({ DATA_DIR: tempDir(), DORMANT_AFTER_MS: '500' })
+  defer(() => child.child.kill('SIGKILL'))
+  const pid = child.child.pid!
+  const wsUrl = `ws://127.0.0.1:${child.port}/sync`
+  const source = new Y.Doc()
+  seedBoard(
+    source,
+    Array.from({ length: 200 }, (_, i) => geoShape(`shape:g${i}`, { w: 10 + i })),
+  )
+  const frame = encodeUpdate(Y.encodeStateAsUpdate(source))
+  // Warm the server's code paths, then take the baseline.
+  const warm = rawClient(`${wsUrl}/warm-up`)
+  defer(() => warm.ws.terminate())
+  await warm.opened
+  warm.send(frame)
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  const baseline = rssOf(pid)
+  const rooms = 300
+  for (let i = 0; i < rooms; i++) {
+    const r = rawClient(`${wsUrl}/release-${i}`)
+    defer(() => r.ws.terminate())
+    await r.opened
+    r.send(frame)
+  }
+  // Every board stored: a fresh join of the last one gets all 200 shapes.
+  const last = connectClient(wsUrl, `release-${rooms - 1}`)
+  defer(() => last.destroy())
+  await waitFor(() => records(last.doc).map.size >= 200, 'the last board written', 30_000)
+  last.destroy()
+  const peak = rssOf(pid)
+  expect(peak - baseline).toBeGreaterThan(rooms * 100 * 1024) // live boards are big: the test means something
+  let after = peak
+  await waitFor(
+    () => {
+      after = rssOf(pid)
+      return after - baseline < (peak - baseline) / 3
+    },
+    'the memory of the sleeping boards to go back to the OS',
+    20_000,
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message}: RSS ${mib(baseline)} → peak ${mib(peak)} → ${mib(after)} MiB`)
+  })
+  console.log(`[S130] ${rooms} boards of 200 shapes: RSS ${mib(baseline)} → ${mib(peak)} while live → ${mib(after)} MiB asleep`)
+})
+
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(0)
+}

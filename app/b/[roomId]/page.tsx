@@ -2,14 +2,14 @@ import type { Metadata } from 'next'
 import { notFound } from 'next/navigation'
 import BoardLoader from '@/components/board/BoardLoader'
 import { isValidRoomId } from '@/lib/roomId'
-import { NOINDEX, oembedAlternates } from '../../oembed'
+import { boardCard, NOINDEX, oembedAlternates } from '../../oembed'
 
 type Params = { params: Promise<{ roomId: string }> }
 
 export async function generateMetadata({ params }: Params): Promise<Metadata> {
   const { roomId } = await params
   if (!isValidRoomId(roomId)) return { title: 'Not found · sketchroom' }
-  return { title: 'Board · sketchroom', robots: NOINDEX, alternates: await oembedAlternates(`/b/${roomId}`) }
+  return { ...(await boardCard('Board')), robots: NOINDEX, alternates: await oembedAlternates(`/b/${roomId}`) }
 }
 
 export default async function BoardPage({ params }: Params) {

@@ -2,14 +2,14 @@ import type { Metadata } from 'next'
 import BoardLoader from '@/components/board/BoardLoader'
 import { LinkProblem } from '@/components/board/LinkProblem'
 import { looksLikeToken } from '@/lib/links'
-import { NOINDEX, oembedAlternates } from '../../oembed'
+import { boardCard, NOINDEX, oembedAlternates } from '../../oembed'
 
 type Params = { params: Promise<{ token: string }> }
 
 export async function generateMetadata({ params }: Params): Promise<Metadata> {
   const { token } = await params
   if (!looksLikeToken(token)) return { title: 'Link not valid · sketchroom' }
-  return { title: 'View-only board · sketchroom', robots: NOINDEX, alternates: await oembedAlternates(`/v/${token}`) }
+  return { ...(await boardCard('View-only board')), robots: NOINDEX, alternates: await oembedAlternates(`/v/${token}`) }
 }
 
 /** A view-only link: the board live, cursors included, nothing editable. */
