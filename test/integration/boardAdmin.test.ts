@@ -114,7 +114,7 @@ describe.each(STORES)('npm run boards on $name, beside a running server', ({ nam
     await waitFor(async () => {
       const list = await run(['list', '--json'], cli)
       return (JSON.parse(list.out || '[]') as Array<{ id: string; shapes: number }>).some((b) => b.id === room && b.shapes === shapes)
-    }, 'the board in the catalog')
+    }, 'the board in the catalog', 30_000)
     return c
   }
 
