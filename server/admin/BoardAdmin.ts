@@ -281,7 +281,11 @@ export class BoardAdmin {
     }
   }
 
-  /** Which rooms name each asset, in their stored content or any version. */
+  /**
+   * Which rooms name each asset, in their stored log or any version, read from the bytes as
+   * stored (a version is a keyframe or a diff against one: between them, all of it). An
+   * image named by something deleted since still counts: the scan errs on keeping.
+   */
   private async assetUsers(): Promise<Map<string, Set<string>>> {
     const users = new Map<string, Set<string>>()
     const note = (roomId: string, bytes: Uint8Array) => {
@@ -293,11 +297,10 @@ export class BoardAdmin {
     }
     const rooms = new Set([...(await this.store.catalog.storedRooms()), ...(await this.list()).map((b) => b.roomId)])
     for (const roomId of rooms) {
+      // Raw bytes, one board at a time: in the server, SQLite's reads hold the event loop.
+      await new Promise((resolve) => setImmediate(resolve))
       for (const entry of await this.store.catalog.logEntries(roomId)) note(roomId, entry)
-      for (const v of await this.store.catalog.versions(roomId)) {
-        const state = await this.store.catalog.versionState(roomId, v.id)
-        if (state) note(roomId, state)
-      }
+      for (const data of await this.store.catalog.versionData(roomId)) note(roomId, data)
     }
     return users
   }

@@ -145,6 +145,8 @@ export interface BoardCatalog {
   storedRooms(): Promise<string[]>
   /** The room's stored log entries as they are, read without touching what a loaded room keeps (for scans). */
   logEntries(roomId: string): Promise<Uint8Array[]>
+  /** The room's versions as stored (keyframes and diffs, hidden ones too), for scans: together they hold every version's content. */
+  versionData(roomId: string): Promise<Uint8Array[]>
 }
 
 /** An operation lock of one board, see `BoardCatalog.lock`. */

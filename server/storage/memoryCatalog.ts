@@ -42,6 +42,10 @@ export class MemoryCatalog implements BoardCatalog {
     return this.log(roomId)
   }
 
+  async versionData(roomId: string): Promise<Uint8Array[]> {
+    return (this.data.versions.get(roomId) ?? []).map((v) => v.data)
+  }
+
   async lock(roomId: string, operation: string): Promise<BoardLock> {
     const held = this.data.locks.get(roomId)
     if (held) throw new BoardBusyError(`another operation on this board is running: ${held}; try again when it has finished`)

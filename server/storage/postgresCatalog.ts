@@ -289,6 +289,11 @@ export class PostgresCatalog implements BoardCatalog {
     return rows.map((r) => toBytes(r.data))
   }
 
+  async versionData(roomId: string): Promise<Uint8Array[]> {
+    const { rows } = await this.pool.query<{ data: Buffer }>(`SELECT data FROM ${this.versionsTable} WHERE room = $1`, [roomId])
+    return rows.map((r) => toBytes(r.data))
+  }
+
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect()
     try {

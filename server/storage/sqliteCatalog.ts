@@ -105,6 +105,7 @@ export class SqliteCatalog implements BoardCatalog {
     this.statements = {
       rooms: db.prepare<[], { room: string }>('SELECT DISTINCT room FROM room_log'),
       log: db.prepare<[string], { data: Uint8Array }>('SELECT data FROM room_log WHERE room = ? ORDER BY seq'),
+      versionData: db.prepare<[string], { data: Uint8Array }>('SELECT data FROM versions WHERE room = ?'),
       board: db.prepare<[string], BoardRow>('SELECT * FROM boards WHERE room = ?'),
       boards: db.prepare<[], BoardRow>('SELECT * FROM boards ORDER BY coalesce(changed_at, created_at) DESC'),
       ensure: db.prepare<[string, number]>('INSERT INTO boards (room, created_at) VALUES (?, ?) ON CONFLICT (room) DO NOTHING'),
@@ -247,5 +248,9 @@ export class SqliteCatalog implements BoardCatalog {
 
   async logEntries(roomId: string): Promise<Uint8Array[]> {
     return this.statements.log.all(roomId).map((r) => new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength))
+  }
+
+  async versionData(roomId: string): Promise<Uint8Array[]> {
+    return this.statements.versionData.all(roomId).map((r) => new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength))
   }
 }

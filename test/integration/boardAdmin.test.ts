@@ -111,10 +111,14 @@ describe.each(STORES)('npm run boards on $name, beside a running server', ({ nam
     seedBoard(c.doc, [geoShape(`shape:${room}`), ...(extra as Array<{ id: string }>)])
     c.doc.getMap('meta').set('title', `Board ${room}`)
     const shapes = 1 + extra.filter((r) => (r as { typeName: string }).typeName === 'shape').length
-    await waitFor(async () => {
-      const list = await run(['list', '--json'], cli)
-      return (JSON.parse(list.out || '[]') as Array<{ id: string; shapes: number }>).some((b) => b.id === room && b.shapes === shapes)
-    }, 'the board in the catalog', 30_000)
+    await waitFor(
+      async () => {
+        const list = await run(['list', '--json'], cli)
+        return (JSON.parse(list.out || '[]') as Array<{ id: string; shapes: number }>).some((b) => b.id === room && b.shapes === shapes)
+      },
+      'the board in the catalog',
+      30_000,
+    )
     return c
   }
 
