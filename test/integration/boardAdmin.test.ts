@@ -258,8 +258,22 @@ describe.each(STORES)('npm run boards on $name, beside a running server', ({ nam
     const { s, cli, store } = await setup()
     const shared = putImage(s.dataDir, 'shared')
     const own = putImage(s.dataDir, 'own')
-    const doomed = await drawnBoard(s, cli, 'adminPurge', [...imageRecords(shared, 1), ...imageRecords(own, 2)])
+    const inVersion = putImage(s.dataDir, 'in a version')
+    const doomed = await drawnBoard(s, cli, 'adminPurge', [
+      ...imageRecords(shared, 1),
+      ...imageRecords(own, 2),
+      ...imageRecords(inVersion, 4),
+    ])
     const keeper = await drawnBoard(s, cli, 'adminKeeper', imageRecords(shared, 3))
+    // A board that had the image once: only one of its versions still names it (restoring it would bring it back).
+    const former = await drawnBoard(s, cli, 'adminFormer', imageRecords(inVersion, 5))
+    former.doc.transact(() => {
+      records(former.doc).delete('shape:image5')
+      records(former.doc).delete('asset:img5')
+    })
+    await waitFor(() => s.sync.rooms.get('adminFormer')?.doc.getArray('records').length === 3, 'the image to be removed')
+    former.destroy()
+    await waitFor(() => s.sync.rooms.get('adminFormer') === undefined, 'the board to unload (and compact)')
     expect((await run(['purge', 'adminPurge'], cli)).err).toContain('not in the trash: delete it first')
 
     // Its preview, as a browser would have uploaded it.
@@ -271,16 +285,20 @@ describe.each(STORES)('npm run boards on $name, beside a running server', ({ nam
     const purged = await run(['purge', 'adminPurge'], cli)
     expect(purged.code, purged.err).toBe(0)
     expect(purged.err).toContain('so running servers have closed the board before it is purged')
-    expect(purged.out).toMatch(/purged the board, [1-9]\d* versions? and 1 image only it used \(1 image other boards use too kept\)/)
+    expect(purged.out).toMatch(/purged the board, [1-9]\d* versions? and 1 image only it used \(2 images other boards use too kept\)/)
 
     expect(fs.existsSync(path.join(s.dataDir, 'assets', own))).toBe(false)
     expect(fs.existsSync(path.join(s.dataDir, 'assets', shared))).toBe(true)
+    expect(fs.existsSync(path.join(s.dataDir, 'assets', inVersion))).toBe(true)
     expect(fs.existsSync(preview)).toBe(false)
     expect((await run(['show', 'adminPurge'], cli)).err).toContain('there is no board with that id')
     const direct: Store = store.DATABASE_URL
       ? new PostgresStore({ url: DATABASE_URL, schema: store.DATABASE_SCHEMA })
       : new SqliteStore({ file: path.join(s.dataDir, 'sketchroom.db'), checkpointIntervalMs: 0 })
     scope.defer(() => direct.close())
+    // adminFormer's log no longer names the image: its version is what kept it.
+    const formerLog = await direct.catalog.logEntries('adminFormer')
+    expect(formerLog.some((entry) => Buffer.from(entry).includes(inVersion))).toBe(false)
     expect(await direct.load('adminPurge')).toBeNull()
     expect(await direct.catalog.versions('adminPurge')).toEqual([])
     expect(await direct.catalog.board('adminPurge')).toBeNull()
