@@ -314,10 +314,11 @@ describe.each(STORES)('npm run boards on $name, beside a running server', ({ nam
     ;(await drawnBoard(s, cli, 'adminBusy')).destroy()
     expect((await run(['delete', 'adminBusy'], cli)).code).toBe(0)
     let waiting = false
-    // Its wait for running servers (two BOARD_CHECK_INTERVAL_MS of its own, and 2 s) holds the lock for 10 s.
+    // Its wait for running servers (two BOARD_CHECK_INTERVAL_MS of its own, and 2 s) holds the lock for 14 s,
+    // far longer than the two commands below take to start and ask for it.
     const first = boards(
       ['purge', 'adminBusy'],
-      { ...cli, BOARD_CHECK_INTERVAL_MS: '4000' },
+      { ...cli, BOARD_CHECK_INTERVAL_MS: '6000' },
       (err) => (waiting ||= err.includes('waiting')),
     )
     await waitFor(() => waiting, 'the first purge to hold the board')
