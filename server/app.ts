@@ -18,6 +18,7 @@ import { handleAccessApi } from './http/accessApi'
 import { handleHistoryApi } from './http/historyApi'
 import { BoardLinks } from './http/links'
 import { type AddressRules, clientAddress, describeOriginRule, originAllowed, requestOrigin } from './http/addresses'
+import { scheduleAssetSweeps } from './http/assetCollector'
 import { createAssetHandler } from './http/assets'
 import { resolveAuthSecret } from './http/authSecret'
 import { AddressLimiter, capTcpConnections } from './http/AddressLimiter'
@@ -103,9 +104,11 @@ async function start(
   const { store, replicator } = backends
   let syncServer: SyncServer | null = null
   let sweeper: BoardSweeper | null = null
+  let assetSweeps: ReturnType<typeof scheduleAssetSweeps> | null = null
   const metrics = createMetrics(() => syncServer, {
     bus: replicator ? () => replicator.stats : undefined,
     boards: () => sweeper?.stats ?? null,
+    assets: () => assetSweeps?.stats ?? null,
   })
   const secret = resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR)
   const boardRules = new BoardRules({ maxRecordBytes: config.MAX_RECORD_BYTES })
@@ -213,15 +216,27 @@ async function start(
   ]
   if (previews) api.push((req, res) => previews.handle(req, res))
   if (serveAssets) {
-    api.push(
-      createAssetHandler({
+    const assets = createAssetHandler({
+      dir: assetsDir,
+      limits: uploadLimits(config),
+      verify: (token) => links.verify(token),
+      address: (req) => clientAddress(req, rules),
+      onError: (err) => log.error({ err }, 'asset request failed'),
+    })
+    api.push(assets)
+    if (config.ASSET_SWEEP_INTERVAL_MS > 0) {
+      assetSweeps = scheduleAssetSweeps({
         dir: assetsDir,
-        limits: uploadLimits(config),
-        verify: (token) => links.verify(token),
-        address: (req) => clientAddress(req, rules),
-        onError: (err) => log.error({ err }, 'asset request failed'),
-      }),
-    )
+        store,
+        graceMs: config.UNUSED_ASSETS_GRACE_MS,
+        intervalMs: config.ASSET_SWEEP_INTERVAL_MS,
+        loaded: (roomId) => sync.rooms.get(roomId)?.encodedState() ?? null,
+        loadedRooms: () => [...sync.rooms.values()].map((room) => room.id),
+        log,
+        onDeleted: () => assets.recount(),
+      })
+      opened.push(() => assetSweeps?.stop())
+    }
   }
 
   // Node checks header/request timeouts on this interval (30 s by default): keep it in step.
@@ -298,6 +313,7 @@ async function start(
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
         await boardSweeper.stop()
         replicator?.stop()
+        assetSweeps?.stop()
         await sync.close()
         // After the rooms unloaded: their last updates and cursor removals went out on the bus.
         await backends.close()

@@ -152,6 +152,8 @@ const schema = z.object({
   MAX_CONCURRENT_UPLOADS: int(1, 100_000).default(64),
   /** An upload body slower than this (bytes a second, over 5 s) is dropped, so it cannot hold its slot. */
   MIN_UPLOAD_BYTES_PER_SECOND: int(0).default(16 * 1024),
+  UNUSED_ASSETS_GRACE_MS: int(0).default(86_400_000),
+  ASSET_SWEEP_INTERVAL_MS: int(0).default(6 * 3_600_000),
   /** Largest board preview accepted (PUT /api/previews); one file per board in DATA_DIR/previews. */
   MAX_PREVIEW_BYTES: int(1024, 16 * MiB).default(256 * 1024),
   /** PostgreSQL instead of SQLite: the store several instances share. */

@@ -2,18 +2,20 @@
 
 import 'tldraw/tldraw.css'
 import './board.css'
-import { useEffect, useMemo, useRef } from 'react'
-import { Tldraw } from 'tldraw'
+import { useCallback, useEffect, useMemo, useRef } from 'react'
+import { Tldraw, useValue } from 'tldraw'
 import { wasCreatedHere } from '@/components/home/createdHere'
 import { rememberBoard } from '@/components/home/recentBoards'
 import { createAssetStore, DEFAULT_ASSET_LIMITS } from '@/components/sync/assetStore'
 import { useBoardIsEmpty } from '@/components/sync/useBoardIsEmpty'
 import { useBoardTitle } from '@/components/sync/useBoardTitle'
 import { useYjsStore } from '@/components/sync/useYjsStore'
-import { CloseCode } from '@/lib/protocol'
+import { type BoardEvent, CloseCode } from '@/lib/protocol'
 import { syncName, type BoardLink, type EmbedOptions } from '@/lib/links'
 import { BoardContext, type BoardContextValue } from './BoardContext'
 import { exportOverrides } from './exportName'
+import { HistoryController } from './history/HistoryController'
+import { HistoryPreview } from './history/HistoryPreview'
 import { LinkProblem } from './LinkProblem'
 import { APP_COMPONENTS, EMBED_COMPONENTS } from './panels'
 import { TLDRAW_ASSET_URLS } from './tldrawAssets'
@@ -24,6 +26,8 @@ const licenseKey = process.env.NEXT_PUBLIC_TLDRAW_LICENSE_KEY || undefined
 // Module-level: tldraw rebuilds its asset utils, and with them the whole editor, when
 // these arrays change identity.
 const NO_VIDEOS: readonly string[] = []
+/** How often an open History panel asks for new versions. */
+const HISTORY_REFRESH_MS = 15_000
 
 export interface BoardProps {
   link: BoardLink
@@ -45,7 +49,20 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
   // Known before the editor mounts: changing them later would rebuild the editor.
   const limits = useAssetLimits()
 
-  const state = useYjsStore({ room, readOnly, assets })
+  const boardEventRef = useRef<((event: BoardEvent) => void) | null>(null)
+  const onEvent = useCallback((event: BoardEvent) => boardEventRef.current?.(event), [])
+  const state = useYjsStore({ room, readOnly, assets, onEvent })
+  // History is for those who may edit: the API refuses view links, and an embed is someone else's page.
+  const embedded = embed !== null
+  const history = useMemo(() => (readOnly || embedded ? null : new HistoryController(room)), [readOnly, embedded, room])
+  useEffect(() => () => history?.dispose(), [history])
+  const historyOpen = useValue('sketchroom history open', () => history?.open.get() ?? false, [history])
+  useEffect(() => {
+    if (!history || !historyOpen) return
+    const timer = setInterval(() => void history.refresh(), HISTORY_REFRESH_MS)
+    return () => clearInterval(timer)
+  }, [history, historyOpen])
+  const preview = useValue('sketchroom history preview', () => history?.preview.get() ?? null, [history])
   const doc = state.status === 'synced' ? state.doc : null
   const [title, setTitle] = useBoardTitle(doc, state.status === 'synced' ? state.write : null)
   const empty = useBoardIsEmpty(doc)
@@ -88,9 +105,11 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
             title,
             setTitle,
             notifyRef,
+            boardEventRef,
+            history,
           }
         : null,
-    [link, readOnly, expiresAt, doc, state.connection, state.saving, limits, empty, createdHere, title, setTitle],
+    [link, readOnly, expiresAt, doc, state.connection, state.saving, limits, empty, createdHere, title, setTitle, history],
   )
 
   const { user, onMount } = useEditorSetup(embed)
@@ -134,6 +153,16 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
           acceptedVideoMimeTypes={NO_VIDEOS}
           onMount={onMount}
         />
+        {preview?.status === 'ready' ? (
+          <HistoryPreview
+            versionId={preview.version.id}
+            store={preview.store}
+            view={preview.view}
+            user={user}
+            assetUrls={TLDRAW_ASSET_URLS}
+            licenseKey={licenseKey}
+          />
+        ) : null}
       </div>
     </BoardContext.Provider>
   )

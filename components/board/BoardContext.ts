@@ -5,6 +5,8 @@ import type * as Y from 'yjs'
 import type { AssetLimits } from '@/components/sync/assetStore'
 import type { ConnectionState, SavingState } from '@/components/sync/connectBoard'
 import type { BoardLink } from '@/lib/links'
+import type { BoardEvent } from '@/lib/protocol'
+import type { HistoryController } from './history/HistoryController'
 
 /** What the panels inside the tldraw UI need to know about the board around them. */
 export interface BoardContextValue {
@@ -27,6 +29,10 @@ export interface BoardContextValue {
   setTitle(title: string): void
   /** Set by a component inside the tldraw UI, where toasts are available. */
   notifyRef: { current: ((message: string) => void) | null }
+  /** Hears what the server says happened to the board (a restore); set inside the tldraw UI, like `notifyRef`. */
+  boardEventRef: { current: ((event: BoardEvent) => void) | null }
+  /** The board's history, on pages that may edit it (not view-only links, not embeds). */
+  history: HistoryController | null
 }
 
 export const BoardContext = createContext<BoardContextValue | null>(null)

@@ -2,9 +2,15 @@
 
 import type { ReactNode } from 'react'
 import type { TLComponents } from 'tldraw'
+import { useBoard } from './BoardContext'
 import { BoardMainMenu } from './BoardMainMenu'
 import { ConnectionIndicator } from './ConnectionIndicator'
 import { EmptyBoardHint } from './EmptyBoardHint'
+import { HistoryButton } from './history/HistoryButton'
+import { HistoryPanel } from './history/HistoryPanel'
+import { PreviewBanner } from './history/PreviewBanner'
+import { useLiveEditorAside } from './history/useLiveEditorAside'
+import { useRestoreToasts } from './history/useRestoreToasts'
 import { ImportApplier } from './ImportApplier'
 import { NamePrompt } from './people/NamePrompt'
 import { PeopleRecorder } from './people/PeopleRecorder'
@@ -16,14 +22,17 @@ import { TitleField } from './TitleField'
 import { useAssetErrorToasts } from './useAssetErrorToasts'
 import { useImageCheck } from './useImageCheck'
 
-/** The right of the top bar: connection, people, and one action of the page's own. */
+/** The right of the top bar: connection, people, History where the page may edit, and one action of the page's own. */
 function ShareZone({ children }: { children: ReactNode }) {
+  const { history } = useBoard()
   useAssetErrorToasts()
+  useRestoreToasts()
   useImageCheck()
   return (
     <div className="sr-share-zone" data-testid="share-zone">
       <ConnectionIndicator />
       <PeopleMenu />
+      {history ? <HistoryButton history={history} /> : null}
       {children}
     </div>
   )
@@ -41,8 +50,9 @@ function BoardTopPanel() {
   return <TitleField />
 }
 
-/** Over the canvas, never in the way of drawing: hints, and whom you follow. */
+/** Over the canvas, never in the way of drawing: hints, whom you follow, and the History panel. */
 function BoardOverlays() {
+  useLiveEditorAside(useBoard().history)
   return (
     <>
       <EmptyBoardHint />
@@ -51,6 +61,8 @@ function BoardOverlays() {
       <ImportApplier />
       <PreviewUploader />
       <PeopleRecorder />
+      <HistoryPanel where="live" />
+      <PreviewBanner where="live" />
     </>
   )
 }

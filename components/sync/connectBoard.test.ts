@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest'
 import WebSocket from 'ws'
 import { synced, testScope, waitFor, sleep, type TestServer } from '../../test/helpers'
 import { bindStoreToDoc, recordsOf } from './bindStore'
+import type { BoardEvent } from '@/lib/protocol'
 import { connectBoard, type BoardState } from './connectBoard'
 import { startFakeSyncServer, statusFrame } from './fakeSyncServer'
 import { editorRecords, geo, newStore } from './testStore'
@@ -28,8 +29,17 @@ function socketLog() {
 function open(server: { url: string }, room: string, network: EventTarget | null = null) {
   const log = socketLog()
   const reports: Array<{ state: BoardState; shapes: string[] }> = []
+  const events: BoardEvent[] = []
   const board = connectBoard(
-    { room, origin: server.url, WebSocket: log.WebSocket, persistence: false, network, serverWaitMs: 30_000 },
+    {
+      room,
+      origin: server.url,
+      WebSocket: log.WebSocket,
+      persistence: false,
+      network,
+      serverWaitMs: 30_000,
+      onEvent: (event) => events.push(event),
+    },
     (state) => {
       const shapes = state.status === 'synced' ? state.store.allRecords().filter((r) => r.typeName === 'shape') : []
       reports.push({ state, shapes: shapes.map((s) => s.id) })
@@ -43,7 +53,7 @@ function open(server: { url: string }, room: string, network: EventTarget | null
     if (state?.status !== 'synced') throw new Error('unreachable')
     return state
   }
-  return { board, reports, latest, whenSynced, sockets: log.sockets }
+  return { board, reports, events, latest, whenSynced, sockets: log.sockets }
 }
 
 /**
@@ -178,6 +188,25 @@ describe('connectBoard, status from the server', () => {
     expect(board.latest()?.connection).toBe('online')
     fake.sendStatus({ saving: 'ok' })
     await waitFor(() => board.latest()?.saving === 'ok', 'saving to resume')
+  })
+
+  test('a restore announced in a Status message reaches onEvent; a malformed one does not', async () => {
+    const fake = await startFakeSyncServer()
+    scope.defer(() => fake.close())
+    const warn = console.warn
+    console.warn = () => undefined
+    scope.defer(() => (console.warn = warn))
+    const board = open(fake, 'restore-event-room')
+    await board.whenSynced()
+    fake.sendStatus({ restored: { by: 7, versionCreatedAt: 'noon' } } as never)
+    fake.sendStatus({ restored: { by: 'Ada', versionCreatedAt: 1_700_000_000_000 } })
+    fake.sendStatus({ restored: { by: null, versionCreatedAt: 1_700_000_100_000 } })
+    await waitFor(() => board.events.length === 2, 'the two well-formed events')
+    expect(board.events).toEqual([
+      { restored: { by: 'Ada', versionCreatedAt: 1_700_000_000_000 } },
+      { restored: { by: null, versionCreatedAt: 1_700_000_100_000 } },
+    ])
+    expect(board.latest()?.saving).toBe('ok')
   })
 
   test('a malformed or unknown Status message is ignored; the sync goes on', async () => {

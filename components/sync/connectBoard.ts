@@ -3,7 +3,7 @@ import { IndexeddbPersistence } from 'y-indexeddb'
 import { removeAwarenessStates } from 'y-protocols/awareness'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
-import { CloseCode, FEATURES_PARAM, isFinalCloseCode, STATUS_FEATURE } from '@/lib/protocol'
+import { type BoardEvent, CloseCode, FEATURES_PARAM, isFinalCloseCode, STATUS_FEATURE } from '@/lib/protocol'
 import { bindPresence } from './bindPresence'
 import { bindStoreToDoc, type Binding } from './bindStore'
 import { handleStatusMessages, sendOnlyOwnAwareness, takeOverReconnects } from './providerPatches'
@@ -77,6 +77,8 @@ export interface ConnectBoardOptions {
   persistence?: ((name: string, doc: Y.Doc) => LocalPersistence) | false
   /** Whose `online`/`offline` events to follow; `window` in a browser, none elsewhere. */
   network?: NetworkEvents | null
+  /** Hears what the server says happened to the board (someone restored a version), never after `dispose`. */
+  onEvent?: (event: BoardEvent) => void
 }
 
 /** One open board; `dispose` closes the socket and frees everything it made. */
@@ -151,10 +153,16 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
   const reconnects = takeOverReconnects(provider, { maxBackoffMs: MAX_BACKOFF_MS, isOnline: () => networkUp })
   // Set by a Status message; a server that sends none clears a 1011 pause once it syncs.
   let serverSpeaksStatus = false
-  handleStatusMessages(provider, (status) => {
-    serverSpeaksStatus = true
-    setSaving(status.saving)
-  })
+  handleStatusMessages(
+    provider,
+    (status) => {
+      serverSpeaksStatus = true
+      setSaving(status.saving)
+    },
+    (event) => {
+      if (!disposed) options.onEvent?.(event)
+    },
+  )
 
   const store = createTLStore({
     shapeUtils: defaultShapeUtils,

@@ -9,7 +9,7 @@ import * as encoding from 'lib0/encoding'
 import { WebSocketServer, type WebSocket } from 'ws'
 import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
-import { MessageType, type BoardStatus } from '@/lib/protocol'
+import { MessageType, type BoardEvent, type BoardStatus } from '@/lib/protocol'
 
 export interface FakeConnection {
   socket: WebSocket
@@ -28,12 +28,12 @@ export interface FakeSyncServer {
    */
   failNextUpdate(reason: string): void
   /** Sends a Status message to every open connection. */
-  sendStatus(status: BoardStatus): void
+  sendStatus(status: BoardStatus | BoardEvent): void
   close(): Promise<void>
 }
 
 /** A Status frame: `[100, varString(JSON)]`. */
-export function statusFrame(status: BoardStatus): Uint8Array {
+export function statusFrame(status: BoardStatus | BoardEvent): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, MessageType.Status)
   encoding.writeVarString(encoder, JSON.stringify(status))

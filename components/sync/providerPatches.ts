@@ -5,7 +5,7 @@
  */
 import * as decoding from 'lib0/decoding'
 import type { WebsocketProvider } from 'y-websocket'
-import { MessageType, type BoardStatus } from '@/lib/protocol'
+import { MessageType, type BoardEvent, type BoardStatus } from '@/lib/protocol'
 
 type AwarenessChange = { added: number[]; updated: number[]; removed: number[] }
 
@@ -128,10 +128,20 @@ export function takeOverReconnects(provider: WebsocketProvider, options: Reconne
   }
 }
 
+/** A `restored` event as the server sends it, or null for anything else. */
+function restoredEvent(parsed: unknown): BoardEvent | null {
+  const restored = (parsed as { restored?: unknown } | null)?.restored as { by?: unknown; versionCreatedAt?: unknown } | undefined
+  if (typeof restored !== 'object' || restored === null) return null
+  const { by, versionCreatedAt } = restored
+  if ((by !== null && typeof by !== 'string') || typeof versionCreatedAt !== 'number' || !Number.isFinite(versionCreatedAt)) return null
+  return { restored: { by, versionCreatedAt } }
+}
+
 /**
- * Reads sketchroom's Status messages (`MessageType.Status`: varString(JSON BoardStatus)),
- * which the server sends only to clients that connect with `?features=status`. Anything
- * malformed is ignored with a warning: a status line must never break the sync.
+ * Reads sketchroom's Status messages (`MessageType.Status`: varString(JSON `BoardStatus` or
+ * `BoardEvent`)), which the server sends only to clients that connect with
+ * `?features=status`. Anything malformed is ignored with a warning: a status line must
+ * never break the sync.
  *
  * Relies on `provider.messageHandlers`: y-websocket's per-provider table of handlers by
  * message type (a copy of the module's, made in the constructor), called as
@@ -139,9 +149,13 @@ export function takeOverReconnects(provider: WebsocketProvider, options: Reconne
  * encoder, so nothing is sent back.
  *
  * @example
- * handleStatusMessages(provider, (status) => console.log(status.saving))
+ * handleStatusMessages(provider, (status) => console.log(status.saving), (event) => console.log(event.restored.by))
  */
-export function handleStatusMessages(provider: WebsocketProvider, onStatus: (status: BoardStatus) => void): void {
+export function handleStatusMessages(
+  provider: WebsocketProvider,
+  onStatus: (status: BoardStatus) => void,
+  onEvent: (event: BoardEvent) => void = () => {},
+): void {
   provider.messageHandlers[MessageType.Status] = (_encoder, decoder) => {
     let parsed: unknown
     try {
@@ -151,7 +165,9 @@ export function handleStatusMessages(provider: WebsocketProvider, onStatus: (sta
       return
     }
     const saving = (parsed as { saving?: unknown } | null)?.saving
+    const event = restoredEvent(parsed)
     if (saving === 'ok' || saving === 'paused') onStatus({ saving })
+    else if (event) onEvent(event)
     else console.warn('[sketchroom] ignored a status message it does not understand', parsed)
   }
 }

@@ -7,6 +7,7 @@ import {
   type BusMessageIn,
   encodeAwarenessPayload,
   encodeBusAwareness,
+  encodeBusRestored,
   encodeBusState,
   encodeBusUpdate,
   parseBusMessage,
@@ -162,6 +163,11 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     this.publish(link, encodeBusAwareness(entries))
   }
 
+  restored(room: Room, event: { by: string | null; versionCreatedAt: number }): void {
+    const link = this.linkOf(room)
+    if (link) this.publish(link, encodeBusRestored(event))
+  }
+
   boardChanged(roomId: string): void {
     // Whether or not the room is loaded here: the instances that have it are subscribed.
     this.stats.published++
@@ -208,6 +214,9 @@ export class Replicator implements RoomReplication, RoomLifecycle {
         return
       case 'board-changed':
         room.refreshBoard().catch((err: unknown) => this.failed(link, err, 'reading the board again'))
+        return
+      case 'restored':
+        room.applyRemoteRestore({ by: message.by, versionCreatedAt: message.versionCreatedAt })
         return
       case 'unknown':
         // A newer instance during a rolling upgrade; what it says will reach us another way.

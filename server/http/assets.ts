@@ -120,7 +120,10 @@ const megabytes = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) /
  * const assets = createAssetHandler({ dir: path.join(dataDir, 'assets'), limits, verify: (t) => signer.verify(t), address })
  * http.createServer((req, res) => { if (!assets(req, res)) next(req, res) })
  */
-export function createAssetHandler(options: AssetStoreOptions): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
+/** The asset routes; `recount()` makes the next upload count the stored bytes afresh (after files were deleted). */
+export type AssetHandler = ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) & { recount(): void }
+
+export function createAssetHandler(options: AssetStoreOptions): AssetHandler {
   const { limits } = options
   const dir = path.resolve(options.dir)
   const tmpDir = path.join(dir, 'tmp')
@@ -314,7 +317,7 @@ export function createAssetHandler(options: AssetStoreOptions): (req: http.Incom
     }
   }
 
-  return (req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
     const pathname = (req.url ?? '/').split('?')[0]!
     if (pathname !== ASSETS_PATH && !pathname.startsWith(`${ASSETS_PATH}/`)) return false
     const rest = pathname.slice(ASSETS_PATH.length + 1)
@@ -335,4 +338,9 @@ export function createAssetHandler(options: AssetStoreOptions): (req: http.Incom
     })
     return true
   }
+  return Object.assign(handle, {
+    recount: () => {
+      storedBytes = null
+    },
+  })
 }

@@ -3,7 +3,7 @@
  * edit token, in the path); a view-only link gets 403 on every route:
  *
  *   GET  /api/boards/<board>/versions                 → {"versions":[{id, createdAt, reason, name?, shapes, bytes, editors}]}, newest first
- *   GET  /api/boards/<board>/versions/<id>            → {"records":[…]}: the document-scope tldraw records of that version
+ *   GET  /api/boards/<board>/versions/<id>            → {"records":[…], "schema"}: the document-scope tldraw records of that version, and the tldraw schema they were written with (null if unknown)
  *   POST /api/boards/<board>/versions {"name"}        → 201 {"version"}: a named version of the board as it is now
  *   POST /api/boards/<board>/versions/<id>/restore {"by"?} → {"before", "restored"}: the board becomes that version for everyone
  *
@@ -124,8 +124,10 @@ async function route(req: http.IncomingMessage, parts: string[], options: Histor
   if (id !== undefined && parts.length === 3 && method === 'GET') {
     const state = await catalog.versionState(roomId, id)
     if (!state) throw new ApiError(404, 'no such version of this board')
-    const records = [...readBoard(state).records.values()].filter((r) => rules.isDocumentRecord(r))
-    return { status: 200, body: { records } }
+    const version = readBoard(state)
+    const records = [...version.records.values()].filter((r) => rules.isDocumentRecord(r))
+    // The schema lets a browser migrate an older version's records before showing them.
+    return { status: 200, body: { records, schema: version.schema } }
   }
   if (id !== undefined && parts.length === 4 && method === 'POST') {
     const { by } = await jsonBody(req)

@@ -1,5 +1,6 @@
 import type http from 'node:http'
 import client from 'prom-client'
+import type { AssetSweepStats } from './assetCollector'
 import type { SyncServer } from '../sync/SyncServer'
 
 /**
@@ -32,6 +33,8 @@ export interface BoardSweepCounters {
 export interface MetricsSources {
   bus?: () => BusCounters
   boards?: () => BoardSweepCounters | null
+  /** The unused-image sweeps (null while there are none). */
+  assets?: () => AssetSweepStats | null
 }
 
 export interface Metrics {
@@ -147,6 +150,13 @@ export function createMetrics(getServer: () => SyncServer | null, sources: Metri
       (b) => b.assetsDeleted,
       'counter',
     )
+  }
+
+  const { assets } = sources
+  if (assets) {
+    series(assets, 'sketchroom_asset_sweeps_total', 'Sweeps for images no board or version uses', (a) => a.sweeps, 'counter')
+    series(assets, 'sketchroom_assets_deleted_total', 'Images deleted because no board or version used them', (a) => a.deleted, 'counter')
+    series(assets, 'sketchroom_assets_deleted_bytes_total', 'Bytes of the images deleted as unused', (a) => a.freedBytes, 'counter')
   }
 
   const append = new client.Histogram({

@@ -13,6 +13,8 @@
  *   3 AwarenessQuery  (empty) — a room just opened: every instance answers with Awareness
  *   4 BoardChanged    (empty) — the board's catalog row changed (its links were reset, it
  *                     went to the trash or came back): read it again
+ *   5 Restored        varString(JSON {by, versionCreatedAt}) — someone restored a version
+ *                     through the sender (its change comes as an Update): tell your clients
  *
  * Pub/sub delivers at most once, so nothing here is acknowledged: State messages heal
  * what is lost. Unknown types are ignored (a newer instance during a rolling upgrade).
@@ -22,6 +24,7 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
+import type { BoardEvent } from '../../lib/protocol'
 import { type AwarenessEntry, parseAwarenessUpdate } from './messages'
 import { checkUpdateV1 } from './updates'
 
@@ -32,6 +35,7 @@ export const BusMessage = {
   State: 2,
   AwarenessQuery: 3,
   BoardChanged: 4,
+  Restored: 5,
 } as const
 
 /** Flags of a State message. */
@@ -58,6 +62,7 @@ export type BusMessageIn =
   | { type: 'state'; stateVector: Uint8Array; deleteSetHash: Uint8Array; flags: number }
   | { type: 'awareness-query' }
   | { type: 'board-changed' }
+  | ({ type: 'restored' } & BoardEvent['restored'])
   | { type: 'unknown'; messageType: number }
 
 /** Decodes one bus message; throws on anything malformed. */
@@ -84,6 +89,17 @@ export function parseBusMessage(message: Uint8Array): BusMessageIn {
       return { type: 'awareness-query' }
     case BusMessage.BoardChanged:
       return { type: 'board-changed' }
+    case BusMessage.Restored: {
+      const { by, versionCreatedAt } = JSON.parse(decoding.readVarString(decoder)) as { by?: unknown; versionCreatedAt?: unknown }
+      if (
+        (by !== null && (typeof by !== 'string' || by.length > MAX_RESTORER_NAME)) ||
+        typeof versionCreatedAt !== 'number' ||
+        !Number.isFinite(versionCreatedAt)
+      ) {
+        throw new Error('a Restored message must carry {by: string | null, versionCreatedAt: number}')
+      }
+      return { type: 'restored', by, versionCreatedAt }
+    }
     default:
       return { type: 'unknown', messageType: type }
   }
@@ -114,6 +130,16 @@ export function encodeBusState(digest: StateDigest, flags: number): Uint8Array {
 export const BUS_AWARENESS_QUERY: Uint8Array = Uint8Array.of(BusMessage.AwarenessQuery)
 
 export const BUS_BOARD_CHANGED: Uint8Array = Uint8Array.of(BusMessage.BoardChanged)
+
+/** The longest restorer's name a Restored message may carry (the history API's own cap). */
+const MAX_RESTORER_NAME = 100
+
+export function encodeBusRestored(event: BoardEvent['restored']): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, BusMessage.Restored)
+  encoding.writeVarString(encoder, JSON.stringify({ by: event.by, versionCreatedAt: event.versionCreatedAt }))
+  return encoding.toUint8Array(encoder)
+}
 
 /** An awareness update in y-protocols format (count, then entries) from raw entries. */
 export function encodeAwarenessPayload(entries: Iterable<Uint8Array>): Uint8Array {

@@ -18,6 +18,12 @@ interface ClientState {
   goneAt: number
 }
 
+/** The self-chosen name in an awareness state (`user.name`), trimmed and capped; null when none. */
+function nameIn(state: unknown): string | null {
+  const user = (state as { user?: { name?: unknown } } | null)?.user
+  return typeof user?.name === 'string' && user.name.trim() ? user.name.trim().slice(0, 100) : null
+}
+
 export interface AwarenessTableOptions {
   /** Largest awareness state (one client's entry). */
   maxAwarenessBytes: number
@@ -60,6 +66,8 @@ export class AwarenessTable {
   private forgottenAt = 0
   /** Names read out of states, by the state's bytes (a new state is a new key). */
   private readonly names = new WeakMap<Uint8Array, string | null>()
+  /** The state the last check parsed (undefined: it did not need to). */
+  private checkedState: unknown = undefined
 
   constructor(private readonly options: AwarenessTableOptions) {}
 
@@ -90,7 +98,9 @@ export class AwarenessTable {
         if (from) this.owned.delete(from)
       } else {
         // Copy: the entry is a view into the whole received frame.
-        this.clients.set(entry.clientId, { clock: entry.clock, bytes: entry.bytes.slice(), owner: from, remote: !from, goneAt: 0 })
+        const bytes = entry.bytes.slice()
+        if (from && this.checkedState !== undefined) this.names.set(bytes, nameIn(this.checkedState))
+        this.clients.set(entry.clientId, { clock: entry.clock, bytes, owner: from, remote: !from, goneAt: 0 })
         if (from) this.owned.set(from, entry.clientId)
       }
       this.frameCache = null
@@ -153,9 +163,7 @@ export class AwarenessTable {
     if (cached !== undefined) return cached
     let name: string | null = null
     try {
-      const entry = parseAwarenessUpdate(encodeAwarenessPayload([bytes]))[0]!
-      const user = (JSON.parse(entry.state()) as { user?: { name?: unknown } } | null)?.user
-      if (typeof user?.name === 'string' && user.name.trim()) name = user.name.trim().slice(0, 100)
+      name = nameIn(JSON.parse(parseAwarenessUpdate(encodeAwarenessPayload([bytes]))[0]!.state()))
     } catch {
       name = null
     }
@@ -178,6 +186,7 @@ export class AwarenessTable {
   }
 
   private problem(from: Peer, entry: AwarenessEntry, current: ClientState | undefined): string | null {
+    this.checkedState = undefined
     if (current?.bytes && current.owner && current.owner !== from && !current.owner.closed) {
       return `client ${entry.clientId} belongs to another connection`
     }
@@ -195,6 +204,7 @@ export class AwarenessTable {
     } catch {
       return 'awareness state is not JSON'
     }
+    this.checkedState = state
     if (from.readOnly && typeof state === 'object' && state !== null) {
       // A viewer shows a cursor and a name, nothing else.
       const extra = Object.keys(state).filter((k) => k !== PRESENCE_FIELD && k !== USER_FIELD)

@@ -303,9 +303,19 @@ export class Room {
     if (relay) this.queue(relay)
   }
 
-  /** Tells everyone who asked for Status messages that a version was restored. */
+  /**
+   * Tells everyone who asked for Status messages that a version was restored, here and on
+   * the other instances that have this room loaded.
+   */
   announceRestore(by: string | null, versionCreatedAt: number): void {
     this.announce({ restored: { by, versionCreatedAt } })
+    this.options.replicate?.restored?.(this, { by, versionCreatedAt })
+  }
+
+  /** Another instance announced a restore: this instance's clients hear it too. */
+  applyRemoteRestore(event: { by: string | null; versionCreatedAt: number }): void {
+    if (this.roomState !== 'ready' && this.roomState !== 'paused') return
+    this.announce({ restored: { by: event.by, versionCreatedAt: event.versionCreatedAt } })
   }
 
   private queue(relay: NonNullable<ReturnType<UpdateIntake['apply']>>): void {
@@ -341,6 +351,11 @@ export class Room {
   /** This room's state vector, for anti-entropy with other instances (a dormant room stays asleep). */
   stateVector(): Uint8Array {
     return this.document.stateVector()
+  }
+
+  /** The whole document, encoded (a dormant room stays asleep). */
+  encodedState(): Uint8Array {
+    return this.document.encodedState()
   }
 
   /** What this room has that a peer with `stateVector` lacks. */

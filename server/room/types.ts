@@ -1,5 +1,6 @@
 /** What a Room is made with: the options, limits and hooks the server wires in. */
 import type { Logger } from 'pino'
+import type { BoardEvent } from '../../lib/protocol'
 import type { BoardRules } from '../board/BoardRules'
 import type { Store } from '../storage/Store'
 import type { Room } from './Room'
@@ -22,6 +23,8 @@ export interface RoomReplication {
   awarenessChanged(room: Room, entries: Uint8Array[]): void
   /** The board's catalog row changed here (links reset, trash): instances that have it loaded read it again. */
   boardChanged?(roomId: string): void
+  /** Someone restored a version here: instances that have the room loaded tell their clients too. */
+  restored?(room: Room, event: BoardEvent['restored']): void
 }
 
 export interface RoomOptions {

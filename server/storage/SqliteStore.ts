@@ -57,12 +57,25 @@ const MIGRATIONS: Array<{ to: number; up: (db: Database.Database) => void }> = [
   },
 ]
 
+interface PendingAppend {
+  roomId: string
+  seq: number
+  update: Uint8Array
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
 /**
  * The embedded default store: one SQLite file in WAL mode.
  *
  * `synchronous = NORMAL` makes each append durable against a process crash (`kill -9`):
- * the WAL write has reached the OS before `append` returns. Only a power cut can lose
+ * the WAL write has reached the OS before `append` resolves. Only a power cut can lose
  * the last moments, which is the usual trade of a WAL database.
+ *
+ * Appends of one event-loop turn (every room that flushed in it) commit together, in one
+ * transaction at the end of the turn: a transaction costs far more than a row. Should that
+ * transaction fail, each append is tried alone, so only the one that cannot be stored is
+ * refused.
  *
  * @example
  * const store = new SqliteStore({ file: './data/sketchroom.db' })
@@ -76,6 +89,8 @@ export class SqliteStore implements Store {
   private readonly replace: (roomId: string, state: Uint8Array) => void
   /** Next log position per room this process has touched (one process writes a SQLite file). */
   private readonly nextSeq = new Map<string, number>()
+  private readonly insertAll: (rows: PendingAppend[]) => void
+  private pending: PendingAppend[] = []
   private readonly checkpointer: Checkpointer | null
   readonly catalog: BoardCatalog
 
@@ -110,11 +125,17 @@ export class SqliteStore implements Store {
     this.catalog = new SqliteCatalog(
       this.db,
       (roomId) => {
+        this.commitPending()
         remove.run(roomId)
         this.nextSeq.delete(roomId)
       },
       `${path.resolve(options.file)}-locks`,
+      // Scans of the logs see what this turn appended too.
+      () => this.commitPending(),
     )
+    this.insertAll = this.db.transaction((rows: PendingAppend[]) => {
+      for (const row of rows) this.insert.run(row.roomId, row.seq, row.update)
+    })
     this.replace = this.db.transaction((roomId: string, state: Uint8Array) => {
       remove.run(roomId)
       this.insert.run(roomId, 0, state)
@@ -122,6 +143,8 @@ export class SqliteStore implements Store {
   }
 
   async load(roomId: string): Promise<StoredRoom | null> {
+    // Whatever this turn appended first: everything that reads or rewrites a log sees it.
+    this.commitPending()
     const rows = this.select.all(roomId)
     if (rows.length === 0) return null
     let bytes = 0
@@ -134,14 +157,41 @@ export class SqliteStore implements Store {
     return { update, entries: rows.length, bytes }
   }
 
-  async append(roomId: string, update: Uint8Array): Promise<void> {
+  append(roomId: string, update: Uint8Array): Promise<void> {
     let seq = this.nextSeq.get(roomId)
     if (seq === undefined) seq = (this.lastSeq.get(roomId)?.seq ?? -1) + 1
-    this.insert.run(roomId, seq, update)
     this.nextSeq.set(roomId, seq + 1)
+    return new Promise<void>((resolve, reject) => {
+      if (this.pending.push({ roomId, seq, update, resolve, reject }) === 1) setImmediate(() => this.commitPending())
+    })
+  }
+
+  /** Commits the turn's appends in one transaction; if it fails, each alone (see the class comment). */
+  private commitPending(): void {
+    const rows = this.pending
+    if (rows.length === 0) return
+    this.pending = []
+    try {
+      this.insertAll(rows)
+      for (const row of rows) row.resolve()
+      return
+    } catch {
+      // Rolled back: find the ones that cannot be stored.
+    }
+    for (const row of rows) {
+      try {
+        this.insert.run(row.roomId, row.seq, row.update)
+        row.resolve()
+      } catch (err) {
+        // Not stored: the next append of this room takes its place (its log has no gap).
+        if (this.nextSeq.get(row.roomId) === row.seq + 1) this.nextSeq.set(row.roomId, row.seq)
+        row.reject(err as Error)
+      }
+    }
   }
 
   async compact(roomId: string, state: Uint8Array): Promise<void> {
+    this.commitPending()
     this.replace(roomId, state)
     // Only once committed: a compaction that fails (a full disk at COMMIT) leaves the old log.
     this.nextSeq.set(roomId, 1)
@@ -153,6 +203,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.commitPending()
     await this.checkpointer?.stop()
     if (this.db.open) {
       // Fold the WAL into the database file, so a stopped server leaves one tidy file. On a

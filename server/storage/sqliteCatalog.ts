@@ -100,6 +100,8 @@ export class SqliteCatalog implements BoardCatalog {
     private readonly deleteLog: (roomId: string) => void,
     /** Where board operation locks are kept (files, so every process on the file sees them). */
     lockDir: string,
+    /** Commits appends the store holds for the end of the turn, before the logs are scanned. */
+    private readonly commitPending: () => void = () => {},
   ) {
     this.locks = new FileLocks(lockDir)
     this.statements = {
@@ -243,10 +245,12 @@ export class SqliteCatalog implements BoardCatalog {
   }
 
   async storedRooms(): Promise<string[]> {
+    this.commitPending()
     return this.statements.rooms.all().map((r) => r.room)
   }
 
   async logEntries(roomId: string): Promise<Uint8Array[]> {
+    this.commitPending()
     return this.statements.log.all(roomId).map((r) => new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength))
   }
 

@@ -4,8 +4,12 @@
  * and closed to view-only links.
  */
 import { describe, expect, test } from 'vitest'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { MessageType } from '../../lib/protocol'
+import { encodeSyncStep1 } from '../../server/protocol/messages'
 import { TokenSigner } from '../../server/http/tokens'
-import { geoShape, records, seedBoard } from '../abuse/board'
+import { geoShape, records, schema, seedBoard } from '../abuse/board'
 import { InProcessHub } from '../../server/bus/InProcessBus'
 import {
   connectClient,
@@ -43,6 +47,20 @@ const versionsOf = async (port: number, board: string) =>
 
 const shapeIds = (c: TestClient) => [...records(c.doc).map.keys()].filter((k) => k.startsWith('shape:')).sort()
 
+/** A raw socket that asked for Status messages (as the app does): the ones it is told, parsed. */
+async function statusWatcher(s: TestServer, room: string): Promise<unknown[]> {
+  const ws = new WebSocket(`${s.wsUrl}/${room}?features=status`)
+  defer(() => ws.terminate())
+  const statuses: unknown[] = []
+  ws.on('message', (data: Buffer) => {
+    const bytes = new Uint8Array(data)
+    if (bytes[0] === MessageType.Status) statuses.push(JSON.parse(new TextDecoder().decode(bytes.subarray(2))))
+  })
+  await new Promise((resolve) => ws.once('open', resolve))
+  ws.send(encodeSyncStep1(Y.encodeStateVector(new Y.Doc())))
+  return statuses
+}
+
 function draw(c: TestClient, ids: string[]): void {
   const kv = records(c.doc)
   c.doc.transact(() => {
@@ -77,6 +95,16 @@ describe('[S90] versions', () => {
       records: Array<{ id: string; typeName: string }>
     }
     expect(detail.records.map((r) => r.id).sort()).toEqual(['document:document', 'page:page', 'shape:one', 'shape:three', 'shape:two'])
+  })
+
+  test('[S96] a version read over the API carries the tldraw schema its records were written with', async () => {
+    const s = await server(QUIET)
+    await boardWithShapes(s, 'schema-room')
+    await waitFor(async () => (await versionsOf(s.port, 'schema-room')).length === 1, 'the first version')
+    const [version] = await versionsOf(s.port, 'schema-room')
+    const detail = (await (await api(s.port, `schema-room/versions/${version!.id}`)).json()) as { schema: unknown }
+    // What the board's writer put in meta.schema, so a browser can migrate an older version before showing it.
+    expect(detail.schema).toEqual(JSON.parse(JSON.stringify(schema.serialize())))
   })
 
   test('[S91] restore brings everything back to everyone, as one change; restoring "before restore" undoes it', async () => {
@@ -174,7 +202,7 @@ describe('[S94] versions are durable', () => {
 })
 
 describe('[S94] history across instances', () => {
-  test('a version taken on one instance is listed and restored on another, and the first instance’s people see it', async () => {
+  test('[S97] a version taken on one instance is listed and restored on another; the first instance’s people see it and are told who restored it', async () => {
     const hub = new InProcessHub()
     const env = { ...QUIET, DATABASE_URL, DATABASE_SCHEMA: schemas.next(), ANTI_ENTROPY_INTERVAL_MS: '200' }
     const a = await server(env, { bus: hub.bus() })
@@ -187,7 +215,14 @@ describe('[S94] history across instances', () => {
     ada.doc.transact(() => shapeIds(ada).forEach((id) => kv.delete(id)))
     await waitFor(() => shapeIds(ada).length === 0, 'the deletion')
     await new Promise((resolve) => setTimeout(resolve, 300))
-    expect((await post(b.port, `shared-history/versions/${version!.id}/restore`, {})).status).toBe(200)
+    const onA = await statusWatcher(a, 'shared-history')
+    const onB = await statusWatcher(b, 'shared-history')
+    await waitFor(() => onA.length > 0 && onB.length > 0, 'both watchers to be told the saving state')
+    expect((await post(b.port, `shared-history/versions/${version!.id}/restore`, { by: 'Bob' })).status).toBe(200)
     await waitFor(() => shapeIds(ada).length === 3, 'the restore, made on B, at A', 15_000)
+    // [S97] Who restored which version is told on both instances, not only where it was made.
+    const told = { restored: { by: 'Bob', versionCreatedAt: version!.createdAt } }
+    await waitFor(() => onB.some((m) => JSON.stringify(m) === JSON.stringify(told)), 'the announcement on B')
+    await waitFor(() => onA.some((m) => JSON.stringify(m) === JSON.stringify(told)), 'the announcement on A, over the bus', 15_000)
   })
 })
