@@ -8,10 +8,12 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pino, { type Logger } from 'pino'
 import { WebSocketServer } from 'ws'
+import { BoardAdmin, type SweepResult } from './admin/BoardAdmin'
+import { BoardSweeper } from './admin/BoardSweeper'
 import { BoardRules } from './board/BoardRules'
 import type { Bus } from './bus/Bus'
 import { openBackends } from './backends'
-import { type Config, connectionBurst, maxPayload, syncLimits, uploadLimits, versionPolicy } from './config'
+import { boardSettleMs, type Config, connectionBurst, maxPayload, syncLimits, uploadLimits, versionPolicy } from './config'
 import { handleAccessApi } from './http/accessApi'
 import { handleHistoryApi } from './http/historyApi'
 import { BoardLinks } from './http/links'
@@ -21,7 +23,7 @@ import { createAssetHandler } from './http/assets'
 import { resolveAuthSecret } from './http/authSecret'
 import { AddressLimiter, capTcpConnections } from './http/AddressLimiter'
 import { createMetrics } from './http/metrics'
-import { createPreviews } from './http/previews'
+import { createPreviews, previewFile } from './http/previews'
 import { refuseUpgrade } from './http/responses'
 import { createRouter, type MaybeHandler } from './http/router'
 import { TokenSigner } from './http/tokens'
@@ -55,6 +57,8 @@ export interface RunningServer {
   url: string
   sync: SyncServer
   http: http.Server
+  /** Runs the board sweep (trash expiry, retention) now instead of at its next interval. */
+  sweepBoards(): Promise<SweepResult | null>
   /** Graceful stop: stop accepting, store everything, close sockets with 1001. */
   close(): Promise<void>
 }
@@ -99,9 +103,11 @@ async function start(
   )
   const { store, replicator } = backends
   let syncServer: SyncServer | null = null
+  let sweeper: BoardSweeper | null = null
   let assetSweeps: ReturnType<typeof scheduleAssetSweeps> | null = null
   const metrics = createMetrics(() => syncServer, {
     bus: replicator ? () => replicator.stats : undefined,
+    boards: () => sweeper?.stats ?? null,
     assets: () => assetSweeps?.stats ?? null,
   })
   const secret = resolveAuthSecret(config.AUTH_SECRET, config.DATA_DIR)
@@ -124,10 +130,40 @@ async function start(
     // Absent for one instance: the single-process path pays nothing for replication.
     replicate: replicator ?? undefined,
     lifecycle: replicator ?? undefined,
+    boardCheckIntervalMs: config.BOARD_CHECK_INTERVAL_MS,
   })
   syncServer = sync
   opened.push(() => sync.close())
   replicator?.start()
+
+  const assetsDir = path.join(path.resolve(config.DATA_DIR), 'assets')
+  const previewsDir = path.join(path.resolve(config.DATA_DIR), 'previews')
+  const admin = new BoardAdmin({
+    store,
+    rules: boardRules,
+    assetsDir,
+    settleMs: boardSettleMs(config),
+    boardFiles: (roomId) => [previewFile(previewsDir, roomId)],
+  })
+  const boardSweeper = new BoardSweeper({
+    admin,
+    intervalMs: config.BOARD_SWEEP_INTERVAL_MS,
+    log,
+    tag: (roomId) => sync.tagRoom(roomId),
+    policy: {
+      trashMs: config.BOARD_TRASH_DAYS,
+      retentionMs: config.BOARD_RETENTION_DAYS ?? null,
+      isOpen: (roomId) => sync.rooms.get(roomId) !== undefined,
+      deleted: (roomId) => {
+        sync
+          .boardChanged(roomId)
+          .catch((err: unknown) => log.warn({ err, room: sync.tagRoom(roomId) }, 'could not close the connections of a retired board'))
+      },
+    },
+  })
+  sweeper = boardSweeper
+  boardSweeper.start()
+  opened.push(() => boardSweeper.stop())
 
   const rules: AddressRules = {
     proxyHops: config.TRUST_PROXY,
@@ -153,7 +189,7 @@ async function start(
   // Previews go with the images: written by the app's editors, read by pages and oEmbed.
   const previews = serveAssets
     ? createPreviews({
-        dir: path.join(path.resolve(config.DATA_DIR), 'previews'),
+        dir: previewsDir,
         maxBytes: config.MAX_PREVIEW_BYTES,
         perAddressBytes: config.MAX_UPLOAD_BYTES_PER_ADDRESS,
         minFreeDiskBytes: config.MIN_FREE_DISK_BYTES,
@@ -180,9 +216,8 @@ async function start(
   ]
   if (previews) api.push((req, res) => previews.handle(req, res))
   if (serveAssets) {
-    const assetDir = path.join(path.resolve(config.DATA_DIR), 'assets')
     const assets = createAssetHandler({
-      dir: assetDir,
+      dir: assetsDir,
       limits: uploadLimits(config),
       verify: (token) => links.verify(token),
       address: (req) => clientAddress(req, rules),
@@ -191,7 +226,7 @@ async function start(
     api.push(assets)
     if (config.ASSET_SWEEP_INTERVAL_MS > 0) {
       assetSweeps = scheduleAssetSweeps({
-        dir: assetDir,
+        dir: assetsDir,
         store,
         graceMs: config.UNUSED_ASSETS_GRACE_MS,
         intervalMs: config.ASSET_SWEEP_INTERVAL_MS,
@@ -272,9 +307,11 @@ async function start(
     url,
     sync,
     http: server,
+    sweepBoards: () => boardSweeper.sweepNow(),
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+        await boardSweeper.stop()
         replicator?.stop()
         assetSweeps?.stop()
         await sync.close()

@@ -14,6 +14,18 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
 
+const DAY_MS = 86_400_000
+
+/** A number of days (fractions allowed: 0.5 is twelve hours), as milliseconds. */
+const days = (min: number, max = 36_500) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, `must be a number of days between ${min} and ${max}, like 30 or 0.5`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max} days`))
+    .transform((d) => Math.round(d * DAY_MS))
+
 /**
  * Every setting the server reads, with its default. `README.md` documents each one;
  * keep the two in step.
@@ -99,6 +111,19 @@ const schema = z.object({
     }),
   /** Bytes of stored versions one board may keep; past it the oldest unnamed ones go. */
   VERSION_BYTES_PER_BOARD: int(1024).default(256 * MiB),
+  /** How often each loaded room reads its catalog row again, so a board deleted by `npm run boards` closes while the server runs. */
+  BOARD_CHECK_INTERVAL_MS: int(100, 3_600_000).default(5000),
+  /** Boards in the trash longer than this are purged (as milliseconds; the variable is in days). */
+  BOARD_TRASH_DAYS: days(0).default(30 * DAY_MS),
+  /** Boards nobody opened or changed for this long go to the trash; `off` (the default) never. */
+  BOARD_RETENTION_DAYS: z
+    .string()
+    .trim()
+    .transform((v) => (v === 'off' ? undefined : v))
+    .pipe(days(0).pipe(z.number().positive('must be more than 0 days, or off')).optional())
+    .optional(),
+  /** How often the server sweeps the trash and applies BOARD_RETENTION_DAYS. */
+  BOARD_SWEEP_INTERVAL_MS: int(100, 86_400_000).default(3_600_000),
   /** How deep values and shared types in a board may nest: far below any browser's stack. */
   MAX_NESTING_DEPTH: int(8, 10_000).default(100),
   /** New Yjs client ids (browser sessions) one update may bring. */
@@ -234,6 +259,15 @@ export function uploadLimits(config: Config) {
     concurrentTotal: config.MAX_CONCURRENT_UPLOADS,
     minBytesPerSecond: config.MIN_UPLOAD_BYTES_PER_SECOND,
   }
+}
+
+/**
+ * How long a purge waits after a board went to the trash: two rounds of
+ * BOARD_CHECK_INTERVAL_MS (every running server has closed the board's sockets by then)
+ * and the room's unload, so nothing writes the board after it is purged.
+ */
+export function boardSettleMs(config: Config): number {
+  return 2 * config.BOARD_CHECK_INTERVAL_MS + 2000
 }
 
 /** When boards' versions are taken and how long they are kept, from the config. */

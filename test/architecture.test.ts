@@ -25,6 +25,7 @@ const LAYERS: Array<{ layer: string; may: string[]; io?: boolean }> = [
     layer: 'server/sync',
     may: ['lib', 'server/errors.ts', 'server/protocol', 'server/board', 'server/room', 'server/storage/Store.ts', 'server/sync'],
   },
+  { layer: 'server/admin', may: ['lib', 'server/errors.ts', 'server/board', 'server/storage/Store.ts', 'server/admin'] },
   { layer: 'server/http', may: ['lib', 'server/errors.ts', 'server/board', 'server/sync', 'server/storage/Store.ts', 'server/http'] },
   // Wiring: the only files that may reach every layer.
   { layer: 'server/app.ts', may: ['lib', 'server'] },

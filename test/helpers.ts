@@ -199,7 +199,11 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
     child.stdout!.on('data', onData)
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
     void exited.then(({ code }) => reject(new Error(`server exited (${code}) before listening:\n${output}`)))
-    setTimeout(() => reject(new Error(`server did not report listening within 30 s:\n${output}`)), 30_000).unref()
+    setTimeout(() => {
+      // Not left running behind a failed test.
+      child.kill('SIGKILL')
+      reject(new Error(`server did not report listening within 30 s:\n${output}`))
+    }, 30_000).unref()
   })
   return { child, port, output: () => output, exited }
 }

@@ -117,7 +117,12 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
   if (state.status === 'loading' || !limits) {
     return <div className="sr-board-message">Opening the board…</div>
   }
-  if (state.status === 'error' && state.error.kind === 'refused' && state.error.code === CloseCode.Unauthorized) {
+  // A link that no longer works, or a board in the trash: said in words, with no Reload that cannot help.
+  if (
+    state.status === 'error' &&
+    state.error.kind === 'refused' &&
+    (state.error.code === CloseCode.Unauthorized || state.error.code === CloseCode.Gone)
+  ) {
     return <LinkProblem message={state.error.message} embedded={Boolean(embed)} />
   }
   if (state.status === 'error') {

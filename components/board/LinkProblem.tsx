@@ -1,7 +1,7 @@
 'use client'
 
 import { useEffect } from 'react'
-import { LINK_RESET_MESSAGE } from '@/lib/links'
+import { BOARD_DELETED_MESSAGE, LINK_RESET_MESSAGE } from '@/lib/links'
 
 /**
  * What an expired, forged or mistyped link shows instead of a board: the server's reason
@@ -10,20 +10,34 @@ import { LINK_RESET_MESSAGE } from '@/lib/links'
 export function LinkProblem({ message, embedded = false }: { message: string; embedded?: boolean }) {
   const expired = /expired/i.test(message)
   const reset = message === LINK_RESET_MESSAGE
+  const deleted = message === BOARD_DELETED_MESSAGE
   // A link that worked once (expired, or reset by the board's editors) needs a new one.
   const once = expired || reset
-  const heading = expired ? 'This link has expired' : reset ? 'This link was reset' : 'This link does not work'
+  const heading = deleted
+    ? 'This board was deleted'
+    : expired
+      ? 'This link has expired'
+      : reset
+        ? 'This link was reset'
+        : 'This link does not work'
   const detail = sentence(message)
   // The page's own title was chosen before the server had looked at the link.
   useEffect(() => {
-    if (!embedded) document.title = `${expired ? 'Link expired' : reset ? 'Link reset' : 'Link not valid'} · sketchroom`
-  }, [expired, reset, embedded])
+    if (!embedded)
+      document.title = `${deleted ? 'Board deleted' : expired ? 'Link expired' : reset ? 'Link reset' : 'Link not valid'} · sketchroom`
+  }, [deleted, expired, reset, embedded])
   return (
     <main className="sr-link-problem" role="alert" data-testid="link-problem">
       <h1>{heading}</h1>
       {/* The server's reason, unless it only repeats the heading. */}
       {detail.toLowerCase() === `${heading.toLowerCase()}.` ? null : <p>{detail}</p>}
-      <p>{once ? 'Ask whoever shared it for a new link.' : 'Check that it was copied whole, or ask whoever shared it for a new one.'}</p>
+      <p>
+        {deleted
+          ? 'It is in the trash of this server; whoever runs the server can bring it back for a while.'
+          : once
+            ? 'Ask whoever shared it for a new link.'
+            : 'Check that it was copied whole, or ask whoever shared it for a new one.'}
+      </p>
       {embedded ? null : (
         <p>
           <a href="/">Go to sketchroom</a>

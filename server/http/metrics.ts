@@ -20,9 +20,19 @@ export interface BusCounters {
   expiredAwareness: number
 }
 
+/** What the board sweep counts (the BoardSweeper's `SweepStats`). */
+export interface BoardSweepCounters {
+  sweeps: number
+  errors: number
+  trashed: number
+  purged: number
+  assetsDeleted: number
+}
+
 /** Counters beyond the sync server's own, each present only when something counts them. */
 export interface MetricsSources {
   bus?: () => BusCounters
+  boards?: () => BoardSweepCounters | null
   /** The unused-image sweeps (null while there are none). */
   assets?: () => AssetSweepStats | null
 }
@@ -111,6 +121,33 @@ export function createMetrics(getServer: () => SyncServer | null, sources: Metri
       'sketchroom_bus_expired_cursors_total',
       "Cursors of other instances' clients removed after they stopped refreshing",
       (b) => b.expiredAwareness,
+      'counter',
+    )
+  }
+
+  const { boards } = sources
+  if (boards) {
+    series(boards, 'sketchroom_board_sweeps_total', 'Board sweeps run (trash expiry and retention)', (b) => b.sweeps, 'counter')
+    series(boards, 'sketchroom_board_sweep_errors_total', 'Board sweeps that failed', (b) => b.errors, 'counter')
+    series(
+      boards,
+      'sketchroom_boards_trashed_total',
+      'Boards the sweep moved to the trash (nobody opened them for BOARD_RETENTION_DAYS)',
+      (b) => b.trashed,
+      'counter',
+    )
+    series(
+      boards,
+      'sketchroom_boards_purged_total',
+      'Boards the sweep purged (in the trash past BOARD_TRASH_DAYS)',
+      (b) => b.purged,
+      'counter',
+    )
+    series(
+      boards,
+      'sketchroom_board_assets_deleted_total',
+      'Images deleted with purged boards (no other board used them)',
+      (b) => b.assetsDeleted,
       'counter',
     )
   }

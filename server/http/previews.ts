@@ -121,6 +121,11 @@ class Refused extends Error {
   }
 }
 
+/** Where a board's preview is kept in `dir`: named by a digest of the room id, so a directory listing gives away no board. */
+export function previewFile(dir: string, roomId: string): string {
+  return path.join(path.resolve(dir), createHash('sha256').update(`sketchroom-preview:${roomId}`).digest('hex'))
+}
+
 /**
  * @example
  * const previews = createPreviews({ dir: path.join(dataDir, 'previews'), maxBytes: 256 * 1024, links, catalog, address, ... })
@@ -129,8 +134,7 @@ class Refused extends Error {
 export function createPreviews(options: PreviewOptions): Previews {
   const dir = path.resolve(options.dir)
   const perAddress = new RateLimiter(options.perAddressBytes, HOUR_MS)
-  // Named by a digest of the room id: a directory listing gives away no board.
-  const fileOf = (roomId: string) => path.join(dir, createHash('sha256').update(`sketchroom-preview:${roomId}`).digest('hex'))
+  const fileOf = (roomId: string) => previewFile(dir, roomId)
   const viewLink = (roomId: string) => options.links.sign({ roomId, mode: 'view', expiresAt: null })
 
   const fail = (res: http.ServerResponse, status: number, error: string) => {

@@ -90,6 +90,11 @@ export class BoardHistory {
     return { before, restored, target }
   }
 
+  /** The room closes without a last version (its board is in the trash). */
+  async stop(): Promise<void> {
+    await this.keeper.stop()
+  }
+
   /** The room closes: a last version if it changed since the previous one. */
   async finish(): Promise<void> {
     await this.keeper.take('left').catch(() => undefined)

@@ -9,6 +9,7 @@ import { BoardHistory, type HistoryHost } from './BoardHistory'
 import { Outbox, UNSAVED_REASON } from './Outbox'
 import type { Peer } from './Peer'
 import { RoomDocument } from './RoomDocument'
+import type { BoardInfo } from '../storage/Store'
 import type { RoomOptions } from './types'
 import { TooManyRefused, UpdateIntake } from './UpdateIntake'
 
@@ -126,6 +127,11 @@ export class Room {
     return this.document.isDormant
   }
 
+  /** In the trash, as the catalog said when the room last read it. */
+  get isDeleted(): boolean {
+    return this.deleted
+  }
+
   get connections(): ReadonlySet<Peer> {
     return this.peers
   }
@@ -177,7 +183,11 @@ export class Room {
    * before a link's connection joins, and when this or another instance changed the row.
    */
   async refreshBoard(): Promise<void> {
-    const board = await this.options.store.catalog.board(this.id)
+    this.applyBoard(await this.options.store.catalog.board(this.id))
+  }
+
+  /** Acts on the board's catalog row as just read (null: it has none), as `refreshBoard` does. */
+  applyBoard(board: BoardInfo | null): void {
     const generation = board?.linkGeneration ?? 0
     if (generation > this.linkGeneration) {
       this.linkGeneration = generation
@@ -392,8 +402,10 @@ export class Room {
     const wasPaused = this.roomState === 'paused'
     this.roomState = 'unloading'
     await this.outbox.flush()
-    // The last person left: a version of what they did, before the log is compacted.
-    if (!this.outbox.paused) await this.history?.finish()
+    // The last person left: a version of what they did, before the log is compacted. A
+    // board in the trash writes nothing more to its catalog: it may be purged next.
+    if (this.deleted) await this.history?.stop()
+    else if (!this.outbox.paused) await this.history?.finish()
     if (this.outbox.paused && !(await this.outbox.retryNow())) {
       if (!options.force) {
         this.roomState = 'paused'
@@ -405,7 +417,7 @@ export class Room {
       )
     }
     try {
-      await this.outbox.compact()
+      if (!this.deleted) await this.outbox.compact()
     } catch (err) {
       this.options.monitor?.compactFailed()
       this.options.log.error({ err, wasPaused }, 'compaction at unload failed; the log stays as it was')

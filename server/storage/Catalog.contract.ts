@@ -58,6 +58,11 @@ export function catalogContract(name: string, open: () => Promise<{ store: Store
       })
       expect((await again.catalog.board('board-b'))?.deletedAt).toBe(7000)
       expect((await again.catalog.boards()).map((b) => b.roomId)).toEqual(['board-b', 'board-a'])
+      expect((await again.catalog.boardsOf(['board-a', 'unknown', 'board-b'])).map((b) => [b.roomId, b.deletedAt]).sort()).toEqual([
+        ['board-a', null],
+        ['board-b', 7000],
+      ])
+      expect(await again.catalog.boardsOf([])).toEqual([])
       await again.catalog.setDeleted('board-b', null)
       expect((await again.catalog.board('board-b'))?.deletedAt).toBeNull()
       await again.close()
@@ -135,6 +140,31 @@ export function catalogContract(name: string, open: () => Promise<{ store: Store
       // The room id can be used again from scratch.
       await store.append('p-room', Y.encodeStateAsUpdate(board(1)))
       expect((await store.load('p-room'))?.entries).toBe(1)
+      await store.close()
+    })
+
+    test('[S116] board locks: a second lock of the same board is refused until the first is released; other boards are free', async () => {
+      const { store } = await open()
+      const first = await store.catalog.lock('l-room', 'purge')
+      await expect(store.catalog.lock('l-room', 'undelete')).rejects.toThrow(/another operation on this board is running/)
+      const other = await store.catalog.lock('l-other', 'delete')
+      await first.release()
+      const again = await store.catalog.lock('l-room', 'delete')
+      await again.release()
+      await other.release()
+      await store.close()
+    })
+
+    test('storedRooms: every room with a log, in the catalog or not yet', async () => {
+      const { store } = await open()
+      await store.append('s-room-a', Y.encodeStateAsUpdate(board(1)))
+      await store.append('s-room-b', Y.encodeStateAsUpdate(board(1)))
+      expect((await store.catalog.storedRooms()).sort()).toEqual(['s-room-a', 's-room-b'])
+      expect(await store.catalog.logEntries('s-room-a')).toHaveLength(1)
+      expect(await store.catalog.logEntries('s-room-none')).toEqual([])
+      await store.catalog.addVersion('s-room-a', version(Y.encodeStateAsUpdate(board(2))))
+      expect(await store.catalog.versionData('s-room-a')).toHaveLength(1)
+      expect(await store.catalog.versionData('s-room-b')).toEqual([])
       await store.close()
     })
   })

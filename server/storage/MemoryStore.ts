@@ -26,7 +26,12 @@ export class MemoryStore implements Store {
   readonly catalog: BoardCatalog
 
   constructor(readonly data: MemoryStoreData = memoryStoreData()) {
-    this.catalog = new MemoryCatalog(data.catalog, (roomId) => data.logs.delete(roomId))
+    this.catalog = new MemoryCatalog(
+      data.catalog,
+      (roomId) => data.logs.delete(roomId),
+      () => [...data.logs.keys()],
+      (roomId) => [...(data.logs.get(roomId) ?? [])],
+    )
   }
 
   async load(roomId: string): Promise<StoredRoom | null> {

@@ -122,11 +122,17 @@ export class SqliteStore implements Store {
     this.select = this.db.prepare('SELECT seq, data FROM room_log WHERE room = ? ORDER BY seq')
     this.lastSeq = this.db.prepare('SELECT max(seq) AS seq FROM room_log WHERE room = ?')
     const remove = this.db.prepare('DELETE FROM room_log WHERE room = ?')
-    this.catalog = new SqliteCatalog(this.db, (roomId) => {
-      this.commitPending()
-      remove.run(roomId)
-      this.nextSeq.delete(roomId)
-    })
+    this.catalog = new SqliteCatalog(
+      this.db,
+      (roomId) => {
+        this.commitPending()
+        remove.run(roomId)
+        this.nextSeq.delete(roomId)
+      },
+      `${path.resolve(options.file)}-locks`,
+      // Scans of the logs see what this turn appended too.
+      () => this.commitPending(),
+    )
     this.insertAll = this.db.transaction((rows: PendingAppend[]) => {
       for (const row of rows) this.insert.run(row.roomId, row.seq, row.update)
     })

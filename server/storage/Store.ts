@@ -111,6 +111,8 @@ export interface NewVersion {
  */
 export interface BoardCatalog {
   board(roomId: string): Promise<BoardInfo | null>
+  /** The rows of these boards (those that have one), in one read: what loaded rooms check every BOARD_CHECK_INTERVAL_MS. */
+  boardsOf(roomIds: string[]): Promise<BoardInfo[]>
   /** Every board in the catalog, the trash included, newest change first. */
   boards(): Promise<BoardInfo[]>
   /** Creates the board's row if missing, and sets what `patch` says. */
@@ -133,4 +135,26 @@ export interface BoardCatalog {
   versionState(roomId: string, id: string): Promise<Uint8Array | null>
   /** Deletes these versions (never the newest; keyframes others need stay, hidden). */
   deleteVersions(roomId: string, ids: string[]): Promise<void>
+  /**
+   * Takes the board's operation lock (delete, undelete, purge, the server's sweep), across
+   * processes and, on PostgreSQL, hosts: rejects with `BoardBusyError` while another holds
+   * it. Held until released, or until the holder's process dies.
+   */
+  lock(roomId: string, operation: string): Promise<BoardLock>
+  /** Every room with a stored log, boards not in the catalog yet included. */
+  storedRooms(): Promise<string[]>
+  /** The room's stored log entries as they are, read without touching what a loaded room keeps (for scans). */
+  logEntries(roomId: string): Promise<Uint8Array[]>
+  /** The room's versions as stored (keyframes and diffs, hidden ones too), for scans: together they hold every version's content. */
+  versionData(roomId: string): Promise<Uint8Array[]>
+}
+
+/** An operation lock of one board, see `BoardCatalog.lock`. */
+export interface BoardLock {
+  release(): Promise<void>
+}
+
+/** Another operation holds the board's lock; the message says which, when the store knows. */
+export class BoardBusyError extends Error {
+  override readonly name = 'BoardBusyError'
 }

@@ -1,4 +1,12 @@
-import type { BoardCatalog, BoardInfo, BoardPatch, NewVersion, VersionInfo } from './Store'
+import {
+  type BoardCatalog,
+  type BoardInfo,
+  type BoardLock,
+  BoardBusyError,
+  type BoardPatch,
+  type NewVersion,
+  type VersionInfo,
+} from './Store'
 import { assembleVersion, contentHash, layoutVersion, newVersionId } from './versionLayout'
 
 interface StoredVersion extends VersionInfo {
@@ -12,9 +20,11 @@ interface StoredVersion extends VersionInfo {
 export interface MemoryCatalogData {
   boards: Map<string, BoardInfo>
   versions: Map<string, StoredVersion[]>
+  /** Boards whose operation lock is held, and by which operation. */
+  locks: Map<string, string>
 }
 
-export const memoryCatalogData = (): MemoryCatalogData => ({ boards: new Map(), versions: new Map() })
+export const memoryCatalogData = (): MemoryCatalogData => ({ boards: new Map(), versions: new Map(), locks: new Map() })
 
 /** The board catalog and versions in this process's memory, with the contract's semantics (for tests). */
 export class MemoryCatalog implements BoardCatalog {
@@ -22,7 +32,37 @@ export class MemoryCatalog implements BoardCatalog {
     private readonly data: MemoryCatalogData,
     /** Deletes the board's update log, for purge. */
     private readonly deleteLog: (roomId: string) => void,
+    /** The rooms with a log. */
+    private readonly logRooms: () => string[] = () => [],
+    /** A room's log entries. */
+    private readonly log: (roomId: string) => Uint8Array[] = () => [],
   ) {}
+
+  async logEntries(roomId: string): Promise<Uint8Array[]> {
+    return this.log(roomId)
+  }
+
+  async versionData(roomId: string): Promise<Uint8Array[]> {
+    return (this.data.versions.get(roomId) ?? []).map((v) => v.data)
+  }
+
+  async lock(roomId: string, operation: string): Promise<BoardLock> {
+    const held = this.data.locks.get(roomId)
+    if (held) throw new BoardBusyError(`another operation on this board is running: ${held}; try again when it has finished`)
+    this.data.locks.set(roomId, operation)
+    let released = false
+    return {
+      release: async () => {
+        if (released) return
+        released = true
+        this.data.locks.delete(roomId)
+      },
+    }
+  }
+
+  async storedRooms(): Promise<string[]> {
+    return this.logRooms()
+  }
 
   private ensure(roomId: string, at = Date.now()): BoardInfo {
     let board = this.data.boards.get(roomId)
@@ -36,6 +76,13 @@ export class MemoryCatalog implements BoardCatalog {
   async board(roomId: string): Promise<BoardInfo | null> {
     const board = this.data.boards.get(roomId)
     return board ? { ...board } : null
+  }
+
+  async boardsOf(roomIds: string[]): Promise<BoardInfo[]> {
+    return roomIds.flatMap((id) => {
+      const board = this.data.boards.get(id)
+      return board ? [{ ...board }] : []
+    })
   }
 
   async boards(): Promise<BoardInfo[]> {

@@ -1,5 +1,14 @@
 import type pg from 'pg'
-import type { BoardCatalog, BoardInfo, BoardPatch, NewVersion, VersionInfo, VersionReason } from './Store'
+import {
+  type BoardCatalog,
+  type BoardInfo,
+  type BoardLock,
+  BoardBusyError,
+  type BoardPatch,
+  type NewVersion,
+  type VersionInfo,
+  type VersionReason,
+} from './Store'
 import { assembleVersion, contentHash, layoutVersion, newVersionId } from './versionLayout'
 
 interface BoardRow {
@@ -70,7 +79,7 @@ export class PostgresCatalog implements BoardCatalog {
 
   constructor(
     private readonly pool: pg.Pool,
-    schema: string,
+    private readonly schema: string,
   ) {
     this.boardsTable = `${schema}.sketchroom_boards`
     this.versionsTable = `${schema}.sketchroom_versions`
@@ -85,6 +94,12 @@ export class PostgresCatalog implements BoardCatalog {
   async board(roomId: string): Promise<BoardInfo | null> {
     const { rows } = await this.pool.query<BoardRow>(`SELECT * FROM ${this.boardsTable} WHERE room = $1`, [roomId])
     return rows[0] ? toBoard(rows[0]) : null
+  }
+
+  async boardsOf(roomIds: string[]): Promise<BoardInfo[]> {
+    if (roomIds.length === 0) return []
+    const { rows } = await this.pool.query<BoardRow>(`SELECT * FROM ${this.boardsTable} WHERE room = ANY($1)`, [roomIds])
+    return rows.map(toBoard)
   }
 
   async boards(): Promise<BoardInfo[]> {
@@ -222,6 +237,61 @@ export class PostgresCatalog implements BoardCatalog {
         [roomId],
       )
     })
+  }
+
+  /**
+   * A session-level advisory lock on its own connection, keyed by the schema and the room:
+   * every instance and command on this database sees it, and PostgreSQL lets it go if the
+   * holder's connection ends (a command killed half-way leaves nothing stuck).
+   */
+  async lock(roomId: string, operation: string): Promise<BoardLock> {
+    const client = await this.pool.connect()
+    let got = false
+    try {
+      const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS got', [
+        `sketchroom:board-lock:${this.schema}`,
+        roomId,
+      ])
+      got = rows[0]!.got
+    } catch (err) {
+      client.release()
+      throw err
+    }
+    if (!got) {
+      client.release()
+      throw new BoardBusyError(
+        `another operation on this board is running (npm run boards, or a server's sweep): ${operation} refused; try again when it has finished`,
+      )
+    }
+    let released = false
+    return {
+      release: async () => {
+        if (released) return
+        released = true
+        try {
+          await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', [`sketchroom:board-lock:${this.schema}`, roomId])
+          client.release()
+        } catch (err) {
+          // The connection is dropped, and the lock with it.
+          client.release(err instanceof Error ? err : true)
+        }
+      },
+    }
+  }
+
+  async storedRooms(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ room: string }>(`SELECT room FROM ${this.roomsTable}`)
+    return rows.map((r) => r.room)
+  }
+
+  async logEntries(roomId: string): Promise<Uint8Array[]> {
+    const { rows } = await this.pool.query<{ data: Buffer }>(`SELECT data FROM ${this.updatesTable} WHERE room = $1 ORDER BY seq`, [roomId])
+    return rows.map((r) => toBytes(r.data))
+  }
+
+  async versionData(roomId: string): Promise<Uint8Array[]> {
+    const { rows } = await this.pool.query<{ data: Buffer }>(`SELECT data FROM ${this.versionsTable} WHERE room = $1`, [roomId])
+    return rows.map((r) => toBytes(r.data))
   }
 
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {

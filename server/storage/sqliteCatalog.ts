@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3'
-import type { BoardCatalog, BoardInfo, BoardPatch, NewVersion, VersionInfo, VersionReason } from './Store'
+import { FileLocks } from './fileLock'
+import type { BoardCatalog, BoardInfo, BoardLock, BoardPatch, NewVersion, VersionInfo, VersionReason } from './Store'
 import { assembleVersion, contentHash, layoutVersion, newVersionId } from './versionLayout'
 
 /** The tables of data format 2 (see SqliteStore's migrations). */
@@ -87,17 +88,26 @@ const VERSION_COLUMNS = 'id, created_at, reason, name, shapes, bytes, editors, l
  * statements behind the async contract, like the log.
  *
  * @example
- * const catalog = new SqliteCatalog(db, (roomId) => db.prepare('DELETE FROM room_log WHERE room = ?').run(roomId))
+ * const catalog = new SqliteCatalog(db, (roomId) => db.prepare('DELETE FROM room_log WHERE room = ?').run(roomId), '/data/sketchroom.db-locks')
  */
 export class SqliteCatalog implements BoardCatalog {
   private readonly statements
+  private readonly locks: FileLocks
 
   constructor(
     private readonly db: Database.Database,
     /** Deletes the board's update log (for purge, in the same transaction). */
     private readonly deleteLog: (roomId: string) => void,
+    /** Where board operation locks are kept (files, so every process on the file sees them). */
+    lockDir: string,
+    /** Commits appends the store holds for the end of the turn, before the logs are scanned. */
+    private readonly commitPending: () => void = () => {},
   ) {
+    this.locks = new FileLocks(lockDir)
     this.statements = {
+      rooms: db.prepare<[], { room: string }>('SELECT DISTINCT room FROM room_log'),
+      log: db.prepare<[string], { data: Uint8Array }>('SELECT data FROM room_log WHERE room = ? ORDER BY seq'),
+      versionData: db.prepare<[string], { data: Uint8Array }>('SELECT data FROM versions WHERE room = ?'),
       board: db.prepare<[string], BoardRow>('SELECT * FROM boards WHERE room = ?'),
       boards: db.prepare<[], BoardRow>('SELECT * FROM boards ORDER BY coalesce(changed_at, created_at) DESC'),
       ensure: db.prepare<[string, number]>('INSERT INTO boards (room, created_at) VALUES (?, ?) ON CONFLICT (room) DO NOTHING'),
@@ -134,6 +144,17 @@ export class SqliteCatalog implements BoardCatalog {
   async board(roomId: string): Promise<BoardInfo | null> {
     const row = this.statements.board.get(roomId)
     return row ? toBoard(row) : null
+  }
+
+  async boardsOf(roomIds: string[]): Promise<BoardInfo[]> {
+    const out: BoardInfo[] = []
+    this.db.transaction(() => {
+      for (const roomId of roomIds) {
+        const row = this.statements.board.get(roomId)
+        if (row) out.push(toBoard(row))
+      }
+    })()
+    return out
   }
 
   async boards(): Promise<BoardInfo[]> {
@@ -217,5 +238,23 @@ export class SqliteCatalog implements BoardCatalog {
       }
       for (const { id } of this.statements.orphans.all(roomId)) this.statements.deleteVersion.run(roomId, id)
     })()
+  }
+
+  lock(roomId: string, operation: string): Promise<BoardLock> {
+    return this.locks.lock(roomId, operation)
+  }
+
+  async storedRooms(): Promise<string[]> {
+    this.commitPending()
+    return this.statements.rooms.all().map((r) => r.room)
+  }
+
+  async logEntries(roomId: string): Promise<Uint8Array[]> {
+    this.commitPending()
+    return this.statements.log.all(roomId).map((r) => new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength))
+  }
+
+  async versionData(roomId: string): Promise<Uint8Array[]> {
+    return this.statements.versionData.all(roomId).map((r) => new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength))
   }
 }

@@ -46,6 +46,12 @@ export interface SyncServerOptions {
   storeRetryMs?: { first: number; max: number }
   /** When boards' versions are taken and how long they are kept; without it, none are. */
   versions?: VersionPolicy
+  /**
+   * How often each loaded room reads its catalog row again (BOARD_CHECK_INTERVAL_MS), so a
+   * board deleted or its links reset by another process (`npm run boards`, another
+   * instance that missed the bus) is acted on within this long. 0 or absent: never.
+   */
+  boardCheckIntervalMs?: number
 }
 
 export interface SyncLimits extends RoomLimits, Omit<ConnectionLimits, 'maxBufferedBytes'> {
@@ -103,6 +109,8 @@ export class SyncServer {
   private readonly scheduler: FlushScheduler
   private readonly writes: WriteBatch
   private readonly heartbeat: NodeJS.Timeout
+  private readonly boardCheck: NodeJS.Timeout | null = null
+  private checkingBoards = false
   private readonly dormancy: NodeJS.Timeout
   private readonly memory: MemoryReleaser
   private sweeping = false
@@ -151,6 +159,41 @@ export class SyncServer {
     const dormantAfter = options.dormantAfterMs ?? 30_000
     this.dormancy = setInterval(() => this.sweepDormant(), Math.min(5000, Math.max(250, dormantAfter / 4)))
     this.dormancy.unref()
+    if (options.boardCheckIntervalMs) {
+      this.boardCheck = setInterval(() => void this.checkBoards(), options.boardCheckIntervalMs)
+      this.boardCheck.unref()
+    }
+  }
+
+  /**
+   * Every loaded room's catalog row is read again, 500 rooms to a query, and each room acts
+   * on its own; a round still running when the next is due lets it pass.
+   */
+  async checkBoards(): Promise<void> {
+    if (this.checkingBoards || this.closing) return
+    this.checkingBoards = true
+    try {
+      const rooms = [...this.rooms.values()].filter((room) => room.state === 'ready' || room.state === 'paused')
+      for (let i = 0; i < rooms.length; i += 500) {
+        // SQLite reads synchronously: between batches, everything else gets its turn.
+        if (i > 0) await new Promise((resolve) => setImmediate(resolve))
+        if (this.closing) return
+        const batch = rooms.slice(i, i + 500)
+        let rows
+        try {
+          rows = new Map((await this.options.store.catalog.boardsOf(batch.map((r) => r.id))).map((b) => [b.roomId, b]))
+        } catch (err) {
+          this.options.log.warn(
+            { err, rooms: batch.length },
+            'could not read loaded boards again from the catalog; trying at the next check',
+          )
+          continue
+        }
+        for (const room of batch) if (this.rooms.get(room.id) === room) room.applyBoard(rows.get(room.id) ?? null)
+      }
+    } finally {
+      this.checkingBoards = false
+    }
   }
 
   get connectionCount(): number {
@@ -195,6 +238,12 @@ export class SyncServer {
 
     let handle: RoomHandle | null = null
     let held: Uint8Array[] | null = []
+    // Frames held for a room this connection never joins still leave the in-flight budget,
+    // and its stream is read again: else a refused joiner's close handshake is never read.
+    const dropHeld = () => {
+      for (const _ of held ?? []) conn.handled()
+      held = null
+    }
     const deliver = (room: Room, frame: Uint8Array) => {
       try {
         // Echoes of awareness the server already has cost nothing worth limiting.
@@ -212,7 +261,8 @@ export class SyncServer {
       this.rooms.acquire(roomId).then(
         async (claimed) => {
           // A link's connection: whether its board's links were reset since is the catalog's to say, now.
-          if (conn.linkGeneration !== null && !conn.closed) {
+          // So is a board in the trash that may have come back out of it since the room read it.
+          if ((conn.linkGeneration !== null || claimed.room.isDeleted) && !conn.closed) {
             try {
               await claimed.room.refreshBoard()
             } catch (err) {
@@ -220,12 +270,16 @@ export class SyncServer {
               conn.close(CloseCode.InternalError, 'could not check this link; try again shortly')
             }
           }
-          if (conn.closed) return claimed.release()
+          if (conn.closed) {
+            dropHeld()
+            return claimed.release()
+          }
           try {
             claimed.room.join(conn)
             conn.joined()
           } catch (err) {
             this.reject(conn, err)
+            dropHeld()
             return claimed.release()
           }
           handle = claimed
@@ -237,7 +291,7 @@ export class SyncServer {
           }
         },
         (err: unknown) => {
-          held = null
+          dropHeld()
           // A board in the trash says so (final); anything else is worth a retry.
           if (err instanceof SyncError) return conn.close(err.closeCode, err.message)
           log.error({ err, room: roomTag }, 'room failed to load')
@@ -339,6 +393,7 @@ export class SyncServer {
     if (this.closing) return
     this.closing = true
     clearInterval(this.heartbeat)
+    if (this.boardCheck) clearInterval(this.boardCheck)
     clearInterval(this.dormancy)
     this.memory.stop()
     for (const conn of this.connections) conn.close(CloseCode.GoingAway, 'server is shutting down')
