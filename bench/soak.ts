@@ -199,7 +199,9 @@ async function main(): Promise<void> {
   log(`drawing stops: ${JSON.stringify(stats)}; everyone reconnects`)
   for (const client of clients) if (client.offlineUntil) client.provider.connect()
   const settle = Date.now() + 120_000
-  while (Date.now() < settle && !clients.every((c) => c.provider.synced && c.provider.wsconnected)) await sleep(200)
+  const behind = () => clients.filter((c) => !(c.provider.synced && c.provider.wsconnected))
+  while (Date.now() < settle && behind().length > 0) await sleep(200)
+  if (behind().length > 0) log(`${behind().length} clients still not connected and synced after 120 s`)
   await sleep(3000)
 
   // The board as a newcomer sees it, through a server that was killed more than once.
@@ -213,7 +215,17 @@ async function main(): Promise<void> {
     const has = () => new Set(records(fresh.doc).map.keys())
     while (Date.now() < until && [...drawn].some((id) => !has().has(id))) await sleep(200)
     const lost = [...drawn].filter((id) => !has().has(id))
-    if (lost.length) log(`${room}: ${lost.length} of ${drawn.size} shapes missing, e.g. ${lost.slice(0, 5).join(', ')}`)
+    if (lost.length) {
+      log(`${room}: ${lost.length} of ${drawn.size} shapes missing, e.g. ${lost.slice(0, 5).join(', ')}`)
+      // Who drew them, and where that client stands: still holding them, connected, synced?
+      for (const c of clients.filter((c) => lost.some((id) => c.drawn.has(id)))) {
+        const mine = lost.filter((id) => c.drawn.has(id))
+        const held = mine.filter((id) => records(c.doc).has(id)).length
+        log(
+          `  drawn by client ${c.doc.clientID}: ${mine.length} missing, ${held} still in its doc; connected ${c.provider.wsconnected}, synced ${c.provider.synced}`,
+        )
+      }
+    }
     missing += lost.length
     fresh.destroy()
   }

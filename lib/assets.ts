@@ -9,6 +9,22 @@ export const ASSETS_PATH = '/api/assets'
  */
 export const ASSET_BOARD_HEADER = 'x-sketchroom-board'
 
+const ASSET_MENTION = /\/api\/assets\/([0-9a-f]{64})/g
+// latin1 maps each byte to one character: the ASCII URL reads as itself, anything else is inert.
+const LATIN1 = new TextDecoder('latin1')
+
+/**
+ * The uploaded images (their sha256 names) that stored bytes mention as
+ * `/api/assets/<sha256>`: a Yjs update, a version, a log entry. Yjs keeps strings as UTF-8,
+ * so an asset record's `src` is there verbatim, whatever holds it.
+ *
+ * @example
+ * for (const hash of assetsMentionedIn(stored.update)) keep.add(hash)
+ */
+export function assetsMentionedIn(bytes: Uint8Array): Set<string> {
+  return new Set([...LATIN1.decode(bytes).matchAll(ASSET_MENTION)].map((m) => m[1]!))
+}
+
 /** How many leading bytes `sniffImageType` needs. */
 export const SNIFF_BYTES = 12
 

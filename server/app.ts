@@ -230,8 +230,6 @@ async function start(
         store,
         graceMs: config.UNUSED_ASSETS_GRACE_MS,
         intervalMs: config.ASSET_SWEEP_INTERVAL_MS,
-        loaded: (roomId) => sync.rooms.get(roomId)?.encodedState() ?? null,
-        loadedRooms: () => [...sync.rooms.values()].map((room) => room.id),
         log,
         onDeleted: () => assets.recount(),
       })

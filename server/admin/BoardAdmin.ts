@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { TLRecord } from '@tldraw/tlschema'
-import { sniffImageType } from '../../lib/assets'
+import { assetsMentionedIn, sniffImageType } from '../../lib/assets'
 import { newRoomId } from '../../lib/roomId'
 import type { BoardRules } from '../board/BoardRules'
 import { boardToTldr, buildBoard, parseTldr, type TldrFile } from '../board/tldrFile'
@@ -69,14 +69,7 @@ export interface SweepResult {
   assetsDeleted: number
 }
 
-const ASSET_REF = /\/api\/assets\/([0-9a-f]{64})/g
 const HASH = /^[0-9a-f]{64}$/
-
-/** The asset hashes a stored document (or version, or log entry) names, read straight from its bytes. */
-export function assetRefs(bytes: Uint8Array): Set<string> {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
-  return new Set([...text.matchAll(ASSET_REF)].map((m) => m[1]!))
-}
 
 export class BoardAdmin {
   constructor(private readonly options: BoardAdminOptions) {}
@@ -289,7 +282,7 @@ export class BoardAdmin {
   private async assetUsers(): Promise<Map<string, Set<string>>> {
     const users = new Map<string, Set<string>>()
     const note = (roomId: string, bytes: Uint8Array) => {
-      for (const hash of assetRefs(bytes)) {
+      for (const hash of assetsMentionedIn(bytes)) {
         let rooms = users.get(hash)
         if (!rooms) users.set(hash, (rooms = new Set()))
         rooms.add(roomId)

@@ -193,7 +193,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     switch (message.type) {
       case 'update':
         link.changes++
-        room.applyRemoteUpdate(message.update)
+        room.replica.applyUpdate(message.update)
         return
       case 'awareness': {
         const now = Date.now()
@@ -201,7 +201,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
           if (entry.removed) link.remoteAwareness.delete(entry.clientId)
           else link.remoteAwareness.set(entry.clientId, { clock: entry.clock, seenAt: now })
         }
-        room.applyRemoteAwareness(message.entries)
+        room.replica.applyAwareness(message.entries)
         return
       }
       case 'state':
@@ -216,7 +216,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
         room.refreshBoard().catch((err: unknown) => this.failed(link, err, 'reading the board again'))
         return
       case 'restored':
-        room.applyRemoteRestore({ by: message.by, versionCreatedAt: message.versionCreatedAt })
+        room.replica.applyRestore({ by: message.by, versionCreatedAt: message.versionCreatedAt })
         return
       case 'unknown':
         // A newer instance during a rolling upgrade; what it says will reach us another way.
@@ -257,7 +257,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     }
     if (room.state !== 'ready' || this.links.get(room.id) !== link) return
     this.stats.repairsSent++
-    this.publish(link, encodeBusUpdate(room.diff(theirVector)))
+    this.publish(link, encodeBusUpdate(room.replica.diff(theirVector)))
   }
 
   // --- healing -------------------------------------------------------------------------
@@ -297,7 +297,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
       if (!news || room.state !== 'ready' || this.links.get(room.id) !== link) return
       this.stats.storeCatchUps++
       link.changes++
-      room.applyRemoteUpdate(news)
+      room.replica.applyUpdate(news)
     } catch (err) {
       // The next tick tries again; meanwhile the bus still carries live updates.
       log.warn({ err, room: room.tag }, 'could not read the store to catch up')
@@ -314,7 +314,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     if (expired.length === 0) return
     this.stats.expiredAwareness += expired.length
     this.options.log.info({ room: link.room.tag, clients: expired.length }, 'removed cursors of remote clients that stopped refreshing')
-    link.room.applyRemoteAwareness(parseAwarenessUpdate(encodeAwarenessPayload(expired)))
+    link.room.replica.applyAwareness(parseAwarenessUpdate(encodeAwarenessPayload(expired)))
   }
 
   // --- helpers -------------------------------------------------------------------------
@@ -338,10 +338,10 @@ export class Replicator implements RoomReplication, RoomLifecycle {
   private digest(link: Link): StateDigest {
     if (link.digest && link.digest.changes === link.changes) return link.digest
     // Through the room's own methods, which answer a dormant room without waking it.
-    const stateVector = link.room.stateVector()
+    const stateVector = link.room.replica.stateVector()
     // An update against our own state vector holds no structs: just the delete set,
     // written in a canonical order, so equal documents hash equal.
-    const deletes = link.room.diff(stateVector)
+    const deletes = link.room.replica.diff(stateVector)
     const deleteSetHash = new Uint8Array(createHash('sha1').update(deletes).digest())
     link.digest = { changes: link.changes, stateVector, deleteSetHash }
     return link.digest

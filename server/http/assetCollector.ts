@@ -2,9 +2,9 @@
  * Deletes uploaded images that nothing refers to any more.
  *
  * An image is referred to by its URL, `/api/assets/<sha256>`, in the `src` of a tldraw
- * asset record. The collector reads every board the catalog knows (in the trash too): its
- * stored log and every version it keeps, and looks for that URL in the bytes (Yjs keeps
- * strings as UTF-8, so the URL is there verbatim, whatever shape holds it). An image none
+ * asset record. The collector reads every stored board (in the trash too): its log and
+ * every version it keeps, and looks for that URL in the bytes (Yjs keeps strings as UTF-8,
+ * so the URL is there verbatim, whatever shape holds it). An image none
  * of them mentions, last written more than `graceMs` ago, is deleted. The grace covers
  * an upload whose shape is not stored yet and a deletion undone within a session; an
  * image a version still mentions stays, so restoring that version finds it.
@@ -15,18 +15,15 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import { ASSETS_PATH } from '../../lib/assets'
+import { assetsMentionedIn } from '../../lib/assets'
 import type { Logger } from 'pino'
 import type { Store } from '../storage/Store'
 
 const HASH = /^[0-9a-f]{64}$/
-const MENTION = new RegExp(`${ASSETS_PATH.replace(/\//g, '\\/')}\\/([0-9a-f]{64})`, 'g')
 
-/** Adds to `into` the image hashes that `bytes` mention as `/api/assets/<sha256>`. */
-export function assetsMentioned(bytes: Uint8Array, into: Set<string>): void {
-  // latin1 maps each byte to one character: the ASCII URL reads as itself, anything else is inert.
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
-  for (const match of text.matchAll(MENTION)) into.add(match[1]!)
+/** Adds to `into` the image hashes that `bytes` mention (see `assetsMentionedIn`). */
+function assetsMentioned(bytes: Uint8Array, into: Set<string>): void {
+  for (const hash of assetsMentionedIn(bytes)) into.add(hash)
 }
 
 export interface CollectOptions {
@@ -35,13 +32,6 @@ export interface CollectOptions {
   store: Store
   /** Images written less than this long ago are kept, mentioned or not. */
   graceMs: number
-  /**
-   * A board loaded in this process, encoded, or null: read instead of `store.load`, which
-   * would move that room's read position in a shared store.
-   */
-  loaded?: (roomId: string) => Uint8Array | null
-  /** The ids of the boards loaded in this process. */
-  loadedRooms?: () => Iterable<string>
   now?: number
 }
 
@@ -72,21 +62,13 @@ export async function collectUnusedAssets(options: CollectOptions): Promise<Coll
 
   const mentioned = new Set<string>()
   const { catalog } = options.store
-  // Every board the catalog knows, and those loaded here (a new board reaches the catalog
-  // with its first version).
-  const boards = new Set((await catalog.boards()).map((b) => b.roomId))
-  for (const roomId of options.loadedRooms?.() ?? []) boards.add(roomId)
-  for (const roomId of boards) {
-    const live = options.loaded?.(roomId) ?? null
-    if (live) assetsMentioned(live, mentioned)
-    else {
-      const stored = await options.store.load(roomId)
-      if (stored) assetsMentioned(stored.update, mentioned)
-    }
-    for (const version of await catalog.versions(roomId)) {
-      const state = await catalog.versionState(roomId, version.id)
-      if (state) assetsMentioned(state, mentioned)
-    }
+  // Every room with a log (a new board reaches the catalog with its first version) and
+  // every board the catalog knows, read raw: log entries and stored versions (keyframes
+  // and diffs together hold every version's content), without touching a loaded room.
+  const rooms = new Set([...(await catalog.storedRooms()), ...(await catalog.boards()).map((b) => b.roomId)])
+  for (const roomId of rooms) {
+    for (const entry of await catalog.logEntries(roomId)) assetsMentioned(entry, mentioned)
+    for (const data of await catalog.versionData(roomId)) assetsMentioned(data, mentioned)
     // One board at a time, so rooms keep their turn while a big store is read.
     await nextTurn()
   }

@@ -1,17 +1,20 @@
 import type * as Y from 'yjs'
-import { BOARD_DELETED_MESSAGE, LINK_RESET_MESSAGE } from '../../lib/links'
+import { BOARD_DELETED_MESSAGE } from '../../lib/links'
 import { CloseCode } from '../../lib/protocol'
 import { SyncError } from '../errors'
 import { type AwarenessEntry, encodePermissionDenied, encodeStatus, parseMessage } from '../protocol/messages'
 import { checkUpdateV1 } from '../protocol/updates'
-import { AwarenessTable } from './AwarenessTable'
-import { BoardHistory, type HistoryHost } from './BoardHistory'
-import { Outbox, UNSAVED_REASON } from './Outbox'
+import type { AwarenessTable } from './AwarenessTable'
+import type { BoardHistory, HistoryHost } from './BoardHistory'
+import { BoardStanding } from './BoardStanding'
+import { type Outbox, UNSAVED_REASON } from './Outbox'
 import type { Peer } from './Peer'
-import { RoomDocument } from './RoomDocument'
+import type { RoomDocument } from './RoomDocument'
+import { roomParts } from './roomParts'
+import { RoomReplica } from './RoomReplica'
 import type { BoardInfo } from '../storage/Store'
 import type { RoomOptions } from './types'
-import { TooManyRefused, UpdateIntake } from './UpdateIntake'
+import { TooManyRefused, type UpdateIntake } from './UpdateIntake'
 
 export type { RoomLimits, RoomOptions, RoomReplication } from './types'
 
@@ -49,10 +52,10 @@ export class Room {
   private readonly outbox: Outbox
   /** Versions and restores; absent for rooms without a version policy (tests, plain Yjs rooms). */
   readonly history: BoardHistory | null
-  /** The board's link generation, as the catalog last said: token peers of an older one are refused. */
-  private linkGeneration = 0
-  /** In the trash (the catalog said so while the room was loaded): nobody may join. */
-  private deleted = false
+  /** What other instances do to this room over the bus. */
+  readonly replica: RoomReplica
+  /** Its link generation and whether it is in the trash, as the catalog last said. */
+  private readonly standing = new BoardStanding()
 
   readonly tag: string
 
@@ -60,58 +63,33 @@ export class Room {
     readonly id: string,
     private readonly options: RoomOptions,
   ) {
-    const { log, limits, rules } = options
     this.tag = options.tag
-    this.document = new RoomDocument(rules)
-    this.outbox = new Outbox({
-      roomId: id,
-      tag: options.tag,
-      store: options.store,
-      log,
-      peers: this.peers,
-      compactAfterBytes: options.compactAfterBytes,
-      compactAfterEntries: options.compactAfterEntries,
-      encodedState: () => this.document.encodedState(),
-      observeAppendSeconds: options.observeAppendSeconds,
-      onStored: options.replicate ? (updates) => options.replicate!.updatesStored(this, updates) : undefined,
-      onAwarenessSent: options.replicate ? (entries) => options.replicate!.awarenessChanged(this, entries) : undefined,
-      onPaused: (_error, unsaved) => this.pause(unsaved.map((u) => u.from)),
-      onResumed: () => this.resume(),
-      monitor: options.monitor,
-      retryMs: options.storeRetryMs,
-    })
-    this.intake = new UpdateIntake({
+    ;({
       document: this.document,
-      log: this.outbox,
-      limits,
-      logger: log,
-      onGaveUp: (relay, sender) => {
-        if (this.roomState !== 'ready') return
-        this.outbox.queueUpdate(relay)
-        this.requestFlush()
-        sender.close(CloseCode.Malformed, 'malformed message: update depends on changes that were never sent')
+      outbox: this.outbox,
+      intake: this.intake,
+      history: this.history,
+      awareness: this.awareness,
+    } = roomParts(id, options, {
+      room: this,
+      peers: this.peers,
+      isReady: () => this.roomState === 'ready',
+      canSnapshot: () => this.roomState !== 'paused',
+      pause: (senders) => this.pause(senders),
+      resume: () => this.resume(),
+      requestFlush: () => this.requestFlush(),
+      settle: () => this.settle(),
+      applyLocal: (change) => this.applyLocal(change),
+    }))
+    const { document, intake, outbox, awareness } = this
+    this.replica = new RoomReplica(
+      { document, intake, outbox, awareness },
+      {
+        isLive: () => this.roomState === 'ready' || this.roomState === 'paused',
+        requestFlush: () => this.requestFlush(),
+        announce: (status) => this.announce(status),
       },
-    })
-    this.history = options.versions
-      ? new BoardHistory({
-          roomId: id,
-          catalog: options.store.catalog,
-          policy: options.versions,
-          log,
-          host: {
-            snapshot: () =>
-              this.roomState === 'paused' || !this.outbox.idle ? null : { state: this.document.encodedState(), ...this.document.summary() },
-            settle: () => this.settle(),
-            applyLocal: (change) => this.applyLocal(change),
-          },
-        })
-      : null
-    this.awareness = new AwarenessTable({
-      maxAwarenessBytes: limits.maxAwarenessBytes,
-      rules,
-      log,
-      onChange: (clientId, entry, from) => this.outbox.queueAwareness(clientId, entry, from),
-    })
+    )
   }
 
   get state(): RoomState {
@@ -129,7 +107,7 @@ export class Room {
 
   /** In the trash, as the catalog said when the room last read it. */
   get isDeleted(): boolean {
-    return this.deleted
+    return this.standing.deleted
   }
 
   get connections(): ReadonlySet<Peer> {
@@ -146,7 +124,7 @@ export class Room {
     const { store, log } = this.options
     const board = await store.catalog.board(this.id)
     if (board?.deletedAt != null) throw new SyncError('gone', BOARD_DELETED_MESSAGE)
-    this.linkGeneration = board?.linkGeneration ?? 0
+    this.standing.update(board, this.peers)
     const stored = await store.load(this.id)
     if (stored) {
       this.document.loadStored(stored.update)
@@ -161,8 +139,7 @@ export class Room {
 
   /** Adds a connection and starts the sync handshake with it. */
   join(peer: Peer): void {
-    if (this.deleted) throw new SyncError('gone', BOARD_DELETED_MESSAGE)
-    if (peer.linkGeneration !== null && peer.linkGeneration < this.linkGeneration) throw new SyncError('revoked', LINK_RESET_MESSAGE)
+    this.standing.admit(peer)
     if (this.roomState === 'paused') throw new SyncError('storeFailed', PAUSED_REASON)
     const { maxConnections } = this.options.limits
     if (this.peers.size >= maxConnections) {
@@ -188,16 +165,7 @@ export class Room {
 
   /** Acts on the board's catalog row as just read (null: it has none), as `refreshBoard` does. */
   applyBoard(board: BoardInfo | null): void {
-    const generation = board?.linkGeneration ?? 0
-    if (generation > this.linkGeneration) {
-      this.linkGeneration = generation
-      for (const peer of [...this.peers]) {
-        if (peer.linkGeneration !== null && peer.linkGeneration < generation) peer.close(CloseCode.Unauthorized, LINK_RESET_MESSAGE)
-      }
-    }
-    const deleted = board?.deletedAt != null
-    if (deleted && !this.deleted) for (const peer of [...this.peers]) peer.close(CloseCode.Gone, BOARD_DELETED_MESSAGE)
-    this.deleted = deleted
+    this.standing.update(board, this.peers)
   }
 
   /**
@@ -312,12 +280,6 @@ export class Room {
     this.options.replicate?.restored?.(this, { by, versionCreatedAt })
   }
 
-  /** Another instance announced a restore: this instance's clients hear it too. */
-  applyRemoteRestore(event: { by: string | null; versionCreatedAt: number }): void {
-    if (this.roomState !== 'ready' && this.roomState !== 'paused') return
-    this.announce({ restored: { by: event.by, versionCreatedAt: event.versionCreatedAt } })
-  }
-
   private queue(relay: NonNullable<ReturnType<UpdateIntake['apply']>>): void {
     this.outbox.queueUpdate(relay)
     this.requestFlush()
@@ -327,40 +289,6 @@ export class Room {
     const changed = this.awareness.apply(from, entries)
     if (changed) this.requestFlush()
     return changed
-  }
-
-  /**
-   * An update from another instance (already stored there): applied and relayed to this
-   * instance's peers, not stored again.
-   */
-  applyRemoteUpdate(update: Uint8Array): void {
-    if (this.roomState !== 'ready' && this.roomState !== 'paused') return
-    const { changed, correction } = this.intake.applyRemote(update)
-    if (correction) this.outbox.queueUpdate(correction)
-    else if (changed) this.outbox.queueUpdate({ update, from: null }, true)
-    else return
-    this.requestFlush()
-  }
-
-  /** Awareness entries from another instance's clients. */
-  applyRemoteAwareness(entries: AwarenessEntry[]): void {
-    if (this.roomState !== 'ready' && this.roomState !== 'paused') return
-    this.applyAwareness(null, entries)
-  }
-
-  /** This room's state vector, for anti-entropy with other instances (a dormant room stays asleep). */
-  stateVector(): Uint8Array {
-    return this.document.stateVector()
-  }
-
-  /** The whole document, encoded (a dormant room stays asleep). */
-  encodedState(): Uint8Array {
-    return this.document.encodedState()
-  }
-
-  /** What this room has that a peer with `stateVector` lacks. */
-  diff(stateVector: Uint8Array): Uint8Array {
-    return this.document.diff(stateVector)
   }
 
   /**
@@ -404,7 +332,7 @@ export class Room {
     await this.outbox.flush()
     // The last person left: a version of what they did, before the log is compacted. A
     // board in the trash writes nothing more to its catalog: it may be purged next.
-    if (this.deleted) await this.history?.stop()
+    if (this.standing.deleted) await this.history?.stop()
     else if (!this.outbox.paused) await this.history?.finish()
     if (this.outbox.paused && !(await this.outbox.retryNow())) {
       if (!options.force) {
@@ -417,7 +345,7 @@ export class Room {
       )
     }
     try {
-      if (!this.deleted) await this.outbox.compact()
+      if (!this.standing.deleted) await this.outbox.compact()
     } catch (err) {
       this.options.monitor?.compactFailed()
       this.options.log.error({ err, wasPaused }, 'compaction at unload failed; the log stays as it was')

@@ -9,7 +9,7 @@ import type { VersionPolicy } from '../room/VersionKeeper'
 import type { Store } from '../storage/Store'
 import { Connection, type ConnectionLimits, type SyncSocket } from './Connection'
 import type { MeteredStream } from './FrameMeter'
-import { MemoryReleaser } from './MemoryReleaser'
+import { RoomHousekeeping } from './RoomHousekeeping'
 import { FlushScheduler } from './FlushScheduler'
 import { InflightBudget } from './InflightBudget'
 import { roomTagger } from './roomTags'
@@ -109,11 +109,7 @@ export class SyncServer {
   private readonly scheduler: FlushScheduler
   private readonly writes: WriteBatch
   private readonly heartbeat: NodeJS.Timeout
-  private readonly boardCheck: NodeJS.Timeout | null = null
-  private checkingBoards = false
-  private readonly dormancy: NodeJS.Timeout
-  private readonly memory: MemoryReleaser
-  private sweeping = false
+  private readonly housekeeping: RoomHousekeeping
   private nextConnectionId = 1
   private closing = false
   /** What logs call a room: never its id, which is the board's edit capability. */
@@ -153,47 +149,19 @@ export class SyncServer {
     })
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs)
     this.heartbeat.unref()
-    this.memory = new MemoryReleaser({ thresholdBytes: options.memoryReleaseBytes ?? 0, minIntervalMs: 10_000, log })
-    // Still boards are looked for a few times per DORMANT_AFTER_MS (at most every 5 s), so
-    // one sleeps soon after it has been still that long.
-    const dormantAfter = options.dormantAfterMs ?? 30_000
-    this.dormancy = setInterval(() => this.sweepDormant(), Math.min(5000, Math.max(250, dormantAfter / 4)))
-    this.dormancy.unref()
-    if (options.boardCheckIntervalMs) {
-      this.boardCheck = setInterval(() => void this.checkBoards(), options.boardCheckIntervalMs)
-      this.boardCheck.unref()
-    }
+    this.housekeeping = new RoomHousekeeping({
+      rooms: this.rooms,
+      store: options.store,
+      log,
+      dormantAfterMs: options.dormantAfterMs ?? 30_000,
+      memoryReleaseBytes: options.memoryReleaseBytes ?? 0,
+      boardCheckIntervalMs: options.boardCheckIntervalMs,
+    })
   }
 
-  /**
-   * Every loaded room's catalog row is read again, 500 rooms to a query, and each room acts
-   * on its own; a round still running when the next is due lets it pass.
-   */
-  async checkBoards(): Promise<void> {
-    if (this.checkingBoards || this.closing) return
-    this.checkingBoards = true
-    try {
-      const rooms = [...this.rooms.values()].filter((room) => room.state === 'ready' || room.state === 'paused')
-      for (let i = 0; i < rooms.length; i += 500) {
-        // SQLite reads synchronously: between batches, everything else gets its turn.
-        if (i > 0) await new Promise((resolve) => setImmediate(resolve))
-        if (this.closing) return
-        const batch = rooms.slice(i, i + 500)
-        let rows
-        try {
-          rows = new Map((await this.options.store.catalog.boardsOf(batch.map((r) => r.id))).map((b) => [b.roomId, b]))
-        } catch (err) {
-          this.options.log.warn(
-            { err, rooms: batch.length },
-            'could not read loaded boards again from the catalog; trying at the next check',
-          )
-          continue
-        }
-        for (const room of batch) if (this.rooms.get(room.id) === room) room.applyBoard(rows.get(room.id) ?? null)
-      }
-    } finally {
-      this.checkingBoards = false
-    }
+  /** One round of re-reading loaded boards' catalog rows (see RoomHousekeeping). */
+  checkBoards(): Promise<void> {
+    return this.housekeeping.checkBoards()
   }
 
   get connectionCount(): number {
@@ -364,38 +332,12 @@ export class SyncServer {
     for (const conn of this.connections) conn.heartbeat(idleBefore)
   }
 
-  /**
-   * Puts still boards to sleep, a slice of about 10 ms at a time (encoding a board costs a
-   * few milliseconds per 100 KB, and thousands may fall still together), so joins and
-   * changes elsewhere are not held up behind the sweep.
-   */
-  private sweepDormant(): void {
-    if (this.sweeping || this.closing) return
-    this.sweeping = true
-    const dormantAfter = this.options.dormantAfterMs ?? 30_000
-    const rooms = [...this.rooms.values()]
-    let next = 0
-    const slice = () => {
-      const until = performance.now() + 10
-      const now = Date.now()
-      while (next < rooms.length && performance.now() < until && !this.closing) {
-        this.memory.noteSlept(rooms[next++]!.sleepIfIdle(now, dormantAfter))
-      }
-      if (next < rooms.length && !this.closing) return void setImmediate(slice)
-      this.sweeping = false
-      this.memory.sweepEnded()
-    }
-    slice()
-  }
-
   /** Stops accepting, stores everything, closes every socket with 1001. */
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true
     clearInterval(this.heartbeat)
-    if (this.boardCheck) clearInterval(this.boardCheck)
-    clearInterval(this.dormancy)
-    this.memory.stop()
+    this.housekeeping.stop()
     for (const conn of this.connections) conn.close(CloseCode.GoingAway, 'server is shutting down')
     this.scheduler.flushAll()
     await this.rooms.unloadAll()
