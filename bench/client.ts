@@ -1,35 +1,50 @@
 /**
  * Client-side figures, measured in real Chromium against the real server (production
- * build, server limits at their defaults):
+ * build, server limits at their defaults), each next to the floor: tldraw alone doing the
+ * same work in the same Chromium, same build, same run (runs interleaved).
  *
  *   open    from `page.goto(board)` in a fresh browser context (empty IndexedDB, so all
  *           comes from the server) until a frame has been painted in which all N shapes
  *           are in the editor's store AND all N shape elements (`.tl-shape`) are in the
  *           DOM. tldraw keeps every shape's element in the DOM and hides off-screen ones
- *           (`display: none`); the visible ones are counted and printed too.
- *   remote  from the writer's `editor.updateShapes` of M shapes (one tldraw batch, one
- *           Yjs transaction; `Date.now()` in the writer's page) until a live viewer's
- *           store holds all M changes, their elements' CSS transforms have changed, and
- *           the next frame has been painted (`Date.now()` in the viewer's page; both
- *           pages run in one Chromium on one machine, one clock).
+ *           (`display: none`). Floor: `/bench/tldraw` (components/bench/LocalCanvas.tsx),
+ *           plain tldraw that `loadSnapshot`s the same records, handed to the page before
+ *           its scripts run; no Yjs, no server, nothing stored.
+ *   again   the same, opened a second time in the same context (IndexedDB, HTTP cache and
+ *           service worker warm; the first page stayed 2 s for them). Floor: the same.
+ *   remote  from the writer's `editor.updateShapes` of M shapes (one tldraw batch) until a
+ *           live viewer's store holds all M changes, their elements' CSS transforms have
+ *           changed, and the next frame has been painted. Counted as ours: the writer's
+ *           part (tldraw's update done → the Yjs update handed to the socket) plus the
+ *           viewer's (the message arrived → painted); the server and the network are
+ *           printed but not counted. Floor: the same records (new rotation) put with
+ *           `store.mergeRemoteChanges` from memory in the viewer, until painted.
  *
- * "Painted" = the second requestAnimationFrame after the condition held: its callback
- * runs only after the frame holding the change was produced.
+ * Stages come from marks the app notes when the page defines `window.__sketchroomMarks`
+ * (components/sync/timing.ts) and from a WebSocket wrapper (when the big message arrived,
+ * when the big update was sent). "Painted" = the second requestAnimationFrame after the
+ * condition held: its callback runs only after the frame holding the change was produced.
  *
  *   npx tsx bench/client.ts [--shapes 5000] [--batch 1000] [--runs 5]
+ *   BENCH_PROFILE=/tmp/prof npx tsx bench/client.ts   # + one profiled open of each kind
+ *                                                     #   and one profiled batch (writer
+ *                                                     #   and viewer), left out of the figures;
+ *                                                     #   read with bench/profile-summary.ts
  *
- * Seeding: the writer's browser opens the empty board (the app writes the document, page
- * and schema), then a stock y-websocket client in Node writes N valid geo shapes (the
- * server validates each) in transactions of 500 (one message each, far below
- * MAX_MESSAGE_BYTES and MAX_MESSAGES_PER_SECOND). Not through `editor.createShapes`:
- * tldraw refuses to create more than `maxShapesPerPage` (default 4,000) shapes on a page
- * and does nothing at all when one call would pass it (it only shows a toast), while
- * shapes that arrive from peers are not limited. A fresh Node client then checks the
- * server holds all N before anything is timed.
+ * Seeding: the writer's browser opens the empty board and draws (and removes) one shape,
+ * so the app writes the document, page and schema; then a stock y-websocket client in
+ * Node writes N valid geo shapes (the server validates each) in transactions of 500 (one
+ * message each, far below MAX_MESSAGE_BYTES and MAX_MESSAGES_PER_SECOND). Not through
+ * `editor.createShapes`: tldraw refuses to create more than `maxShapesPerPage` (default
+ * 4,000) shapes on a page and does nothing at all when one call would pass it (it only
+ * shows a toast), while shapes that arrive from peers are not limited. A fresh Node client
+ * then checks the server holds all N, and its records are the floor's snapshot.
  *
  * Builds the app first if the build is missing or stale (see test/e2e/harness.ts).
  */
+import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { createShapeId, toRichText } from '@tldraw/tlschema'
 import { getIndices } from '@tldraw/utils'
@@ -61,7 +76,6 @@ const load = () => os.loadavg()[0]!.toFixed(2)
 declare global {
   interface Window {
     __bench?: {
-      editor?: number
       store?: number
       dom?: number
       frame?: number
@@ -72,21 +86,24 @@ declare global {
     __remote?: Promise<{ store: number; frame: number }>
     /** When the last WebSocket message over 50 kB reached the page (before any handler of the app's). */
     __lastBigMessage?: number
+    /** When the page last handed a WebSocket a message over 50 kB. */
+    __lastBigSend?: number
   }
 }
 
 /**
- * Runs in the page before any of its scripts: watches every animation frame for the
- * editor, then N shapes in its store, then N shape elements, then one more frame.
+ * Runs in the page before any of its scripts: watches every animation frame for N shapes
+ * in the editor's store, then N shape elements, then one more frame.
  */
 function watchOpen(n: number) {
   const marks: NonNullable<Window['__bench']> = {}
   window.__bench = marks
   const shapeElements = () => document.querySelectorAll('.tl-shape:not(.tl-shape-background)')
+  let seen = false
   const tick = () => {
     const e = window.editor
-    if (e && marks.editor === undefined) {
-      marks.editor = Date.now()
+    if (e && !seen) {
+      seen = true
       marks.first = e.getCurrentPageShapeIds().size
     }
     if (e && marks.store === undefined && e.getCurrentPageShapeIds().size >= n) marks.store = Date.now()
@@ -104,29 +121,88 @@ function watchOpen(n: number) {
   requestAnimationFrame(tick)
 }
 
-async function newPage(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: VIEWPORT })
-  // tsx (esbuild, keepNames) wraps named functions in `__name(...)`; functions sent to the
-  // page (evaluate, init scripts) need it defined there.
-  await context.addInitScript('globalThis.__name ??= (f) => f')
-  await context.addInitScript(() => {
-    const Native = window.WebSocket
-    window.WebSocket = class extends Native {
-      constructor(...args: ConstructorParameters<typeof WebSocket>) {
-        super(...args)
-        // Added before the app sets `onmessage`, so it runs first.
-        this.addEventListener('message', (event: MessageEvent) => {
-          const size = typeof event.data === 'string' ? event.data.length : (event.data as ArrayBuffer).byteLength
-          if (size > 50_000) window.__lastBigMessage = Date.now()
-        })
+async function newPage(browser: Browser, context?: BrowserContext): Promise<{ context: BrowserContext; page: Page }> {
+  if (!context) {
+    context = await browser.newContext({ viewport: VIEWPORT })
+    // tsx (esbuild, keepNames) wraps named functions in `__name(...)`; functions sent to the
+    // page (evaluate, init scripts) need it defined there.
+    await context.addInitScript('globalThis.__name ??= (f) => f')
+    await context.addInitScript(() => {
+      // The app notes the end of each step here (components/sync/timing.ts).
+      globalThis.__sketchroomMarks = []
+      const Native = window.WebSocket
+      const size = (data: unknown) =>
+        typeof data === 'string' ? data.length : data instanceof ArrayBuffer || ArrayBuffer.isView(data) ? data.byteLength : 0
+      window.WebSocket = class extends Native {
+        constructor(...args: ConstructorParameters<typeof WebSocket>) {
+          super(...args)
+          // Added before the app sets `onmessage`, so it runs first.
+          this.addEventListener('message', (event: MessageEvent) => {
+            if (size(event.data) > 50_000) window.__lastBigMessage = Date.now()
+          })
+        }
+        override send(data: Parameters<WebSocket['send']>[0]) {
+          super.send(data)
+          if (size(data) > 50_000) window.__lastBigSend = Date.now()
+        }
       }
-    }
-  })
+    })
+  }
   const page = await context.newPage()
   page.on('pageerror', (err) => console.error('  page error:', err.message))
   page.on('crash', () => console.error('  page crashed'))
-  page.on('websocket', (ws) => ws.on('close', () => console.error(`  (a board socket closed: ${ws.url()})`)))
   return { context, page }
+}
+
+type Marks = Record<string, number>
+
+/** `BENCH_PROFILE=<dir>`: one more open of each kind and one more remote batch, with a CPU profile of the page(s) written there. */
+const PROFILE_DIR = process.env.BENCH_PROFILE || null
+
+/** Starts V8's sampling profiler on `page`; the returned function writes the profile to PROFILE_DIR/`name`.cpuprofile. */
+async function startProfile(page: Page, name: string): Promise<() => Promise<void>> {
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('Profiler.enable')
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+  await cdp.send('Profiler.start')
+  return async () => {
+    const { profile } = await cdp.send('Profiler.stop')
+    fs.mkdirSync(PROFILE_DIR!, { recursive: true })
+    fs.writeFileSync(path.join(PROFILE_DIR!, `${name}.cpuprofile`), JSON.stringify(profile))
+    await cdp.detach()
+  }
+}
+
+async function profiled<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
+  const stop = await startProfile(page, name)
+  try {
+    return await fn()
+  } finally {
+    await stop()
+  }
+}
+
+/** The app's marks (components/sync/timing.ts), the first of each name. */
+async function appMarks(page: Page): Promise<Marks> {
+  const list = await page.evaluate(() => globalThis.__sketchroomMarks ?? [])
+  const marks: Marks = {}
+  for (const [name, ms] of list) marks[name] ??= ms
+  return marks
+}
+
+/** Opens `url` in `page` and waits until all N shapes are painted; every mark relative to `page.goto`. */
+async function timeOpen(page: Page, url: string): Promise<Marks & { total: number; visible: number; first: number }> {
+  const started = Date.now()
+  await page.goto(url)
+  await page.waitForFunction(() => window.__bench?.frame !== undefined, null, { timeout: 300_000 })
+  const m = (await page.evaluate(() => ({ ...window.__bench!, arrived: window.__lastBigMessage })))!
+  const app = await appMarks(page)
+  const rel: Marks = {}
+  for (const [k, v] of Object.entries(app)) rel[k] = v - started
+  if (m.arrived !== undefined) rel.arrived = m.arrived - started
+  rel.store = m.store! - started
+  rel.dom = m.dom! - started
+  return { ...rel, total: m.frame! - started, visible: m.visible!, first: m.first! }
 }
 
 async function hasShapes(page: Page, n: number): Promise<void> {
@@ -148,8 +224,9 @@ async function seed(wsUrl: string, roomId: string, n: number, chunk: number): Pr
   try {
     await waitFor(() => client.provider.synced, 'the seeding client to sync', 30_000)
     const kv = records(client.doc)
-    const page = [...kv.map.values()].map((e) => e.val as { typeName?: string; id?: string }).find((r) => r.typeName === 'page')
-    if (!page?.id) throw new Error('the board has no page yet')
+    const findPage = () => [...kv.map.values()].map((e) => e.val as { typeName?: string; id?: string }).find((r) => r.typeName === 'page')
+    await waitFor(() => findPage() !== undefined, 'the board to have a page', 30_000)
+    const page = findPage()!
     const indices = getIndices(n)
     const shapes = Array.from({ length: n }, (_, i) => ({
       ...geoShape(createShapeId(), { w: 50, h: 50, richText: toRichText('') }),
@@ -173,6 +250,34 @@ async function seed(wsUrl: string, roomId: string, n: number, chunk: number): Pr
   }
 }
 
+/** One stage: how long ours took, and tldraw alone (`null`: a step tldraw alone does not have). */
+interface Stage {
+  name: string
+  ours: number[]
+  floor: number[] | null
+}
+
+const fmt = (ms: number) => (ms >= 100 ? Math.round(ms).toLocaleString('en-US') : ms.toFixed(1))
+
+function printStages(title: string, stages: Stage[]): void {
+  console.log(`\n${title}\n`)
+  console.log(`| ${'stage'.padEnd(52)} | ${'ours'.padStart(7)} | ${'floor'.padStart(7)} | ${'ratio'.padStart(6)} |`)
+  console.log(`|${'-'.repeat(54)}|${'-'.repeat(9)}|${'-'.repeat(9)}|${'-'.repeat(8)}|`)
+  for (const { name, ours, floor } of stages) {
+    const o = median(ours)
+    const f = floor ? median(floor) : null
+    const ratio = f === null ? '—' : f > 0 ? `${(o / f).toFixed(2)}×` : '—'
+    console.log(`| ${name.padEnd(52)} | ${fmt(o).padStart(7)} | ${(f === null ? '—' : fmt(f)).padStart(7)} | ${ratio.padStart(6)} |`)
+  }
+}
+
+/** The interval between two marks, 0 when a mark is missing or they are out of order. */
+const span = (m: Marks, from: string, to: string) => {
+  const a = m[from]
+  const b = m[to]
+  return a === undefined || b === undefined ? 0 : Math.max(0, b - a)
+}
+
 async function main() {
   const buildMs = ensureProductionBuild()
   if (buildMs) console.log(`(built the app first: ${(buildMs / 1000).toFixed(0)} s)`)
@@ -182,6 +287,7 @@ async function main() {
   browser.on('disconnected', () => finished || console.error('  Chromium disconnected'))
   const roomId = newRoomId()
   const boardUrl = `${app.origin}/b/${roomId}`
+  const floorUrl = `${app.origin}/bench/tldraw`
   const loads: string[] = [load()]
   console.log(`Chromium ${browser.version()}, ${os.cpus().length} cores, load ${loads[0]}; ${SHAPES} shapes, batch ${BATCH}, ${RUNS} runs`)
   try {
@@ -190,6 +296,10 @@ async function main() {
     const wsUrl = `${app.origin.replace(/^http/, 'ws')}/sync`
     const writer = await newPage(browser)
     await openBoard(writer.page, boardUrl)
+    // A board is stored from its first real change: one shape, drawn and removed.
+    await writer.page.evaluate(() => void window.editor!.createShapes([{ type: 'geo', x: 0, y: 0 }]))
+    await writer.page.waitForTimeout(500)
+    await writer.page.evaluate(() => void window.editor!.deleteShapes([...window.editor!.getCurrentPageShapeIds()]))
     const seedStart = Date.now()
     await seed(wsUrl, roomId, SHAPES, SEED_CHUNK)
     await hasShapes(writer.page, SHAPES).catch(async (err: unknown) => {
@@ -200,48 +310,102 @@ async function main() {
     const shapeCount = () => [...check.doc.getArray<{ key: string }>('records')].filter((e) => e.key.startsWith('shape:')).length
     await waitFor(() => check.provider.synced && shapeCount() >= SHAPES, `the server to hold ${SHAPES} shapes`, 120_000)
     const docBytes = Y.encodeStateAsUpdate(check.doc).length
+    // The floor's input: the same records, as a tldraw store snapshot in the page's memory.
+    const snapshot = {
+      store: Object.fromEntries([...records(check.doc).map.values()].map((e) => [e.key, e.val])),
+      schema: check.doc.getMap('meta').get('schema'),
+    }
     check.destroy()
     console.log(
       `seeded ${SHAPES} shapes in ${((Date.now() - seedStart) / 1000).toFixed(1)} s; the server holds them (${(docBytes / 1024 / 1024).toFixed(2)} MiB of Yjs state)`,
     )
 
-    // 2. Open the board in a fresh context, RUNS times.
-    const open: Array<{ total: number; editor: number; store: number; dom: number; visible: number }> = []
+    // 2. Open the board RUNS times: ours in a fresh context (empty IndexedDB) and again in
+    // the same context (IndexedDB warm); tldraw alone the same way, runs interleaved.
+    type Open = Awaited<ReturnType<typeof timeOpen>>
+    const cold: Open[] = []
+    const warm: Open[] = []
+    const floorCold: Open[] = []
+    const floorWarm: Open[] = []
+    const line = (what: string, r: Open, keys: string[]) =>
+      `  ${what}: ${Math.round(r.total)} ms (${keys
+        .filter((k) => r[k] !== undefined)
+        .map((k) => `${k} ${Math.round(r[k]!)}`)
+        .join(', ')}; ${r.first} shapes at mount, ${r.visible} on screen) load ${load()}`
     for (let run = 0; run < RUNS; run++) {
-      const { context, page } = await newPage(browser)
-      await context.addInitScript(watchOpen, SHAPES)
-      const started = Date.now()
-      await page.goto(boardUrl)
-      await page.waitForFunction(() => window.__bench?.frame !== undefined, null, { timeout: 120_000 })
-      const m = (await page.evaluate(() => window.__bench))!
-      const row = {
-        total: m.frame! - started,
-        editor: m.editor! - started,
-        store: m.store! - started,
-        dom: m.dom! - started,
-        visible: m.visible!,
+      {
+        const { context, page } = await newPage(browser)
+        await context.addInitScript(watchOpen, SHAPES)
+        const r = await timeOpen(page, boardUrl)
+        cold.push(r)
+        console.log(
+          line(`open #${run + 1}, ours`, r, ['connect', 'arrived', 'local', 'synced', 'start', 'kv', 'load', 'bound', 'editor', 'dom']),
+        )
+        // Let y-indexeddb finish writing what it keeps before the page goes.
+        await page.waitForTimeout(2000)
+        await page.close()
+        const second = await newPage(browser, context)
+        const w = await timeOpen(second.page, boardUrl)
+        warm.push(w)
+        console.log(
+          line(`open #${run + 1}, ours again`, w, ['connect', 'local', 'synced', 'start', 'kv', 'load', 'bound', 'editor', 'dom']),
+        )
+        await context.close()
       }
-      open.push(row)
+      {
+        const { context, page } = await newPage(browser)
+        await context.addInitScript(watchOpen, SHAPES)
+        await context.addInitScript((s) => {
+          globalThis.__sketchroomBenchSnapshot = s as never
+        }, snapshot)
+        const r = await timeOpen(page, floorUrl)
+        floorCold.push(r)
+        console.log(line(`open #${run + 1}, tldraw alone`, r, ['connect', 'load', 'editor', 'dom']))
+        // As long as ours: the service worker installs meanwhile, for both.
+        await page.waitForTimeout(2000)
+        await page.close()
+        const second = await newPage(browser, context)
+        const w = await timeOpen(second.page, floorUrl)
+        floorWarm.push(w)
+        console.log(line(`open #${run + 1}, tldraw alone again`, w, ['connect', 'load', 'editor', 'dom']))
+        await context.close()
+      }
       loads.push(load())
-      console.log(
-        `  open #${run + 1}: ${row.total} ms (editor mounted ${row.editor} with ${m.first} shapes, all ${SHAPES} in store ${row.store}, in DOM ${row.dom}; ${row.visible} on screen) load ${load()}`,
-      )
-      await context.close()
     }
 
-    // 3. A live viewer; the writer changes BATCH shapes in one batch, RUNS times.
+    if (PROFILE_DIR) {
+      for (const [name, url, snap] of [
+        ['open-ours', boardUrl, null],
+        ['open-floor', floorUrl, snapshot],
+      ] as const) {
+        const { context, page } = await newPage(browser)
+        await context.addInitScript(watchOpen, SHAPES)
+        if (snap)
+          await context.addInitScript((s) => {
+            globalThis.__sketchroomBenchSnapshot = s as never
+          }, snap)
+        // Same origin first, so the profiled page keeps its renderer through the navigation.
+        await page.goto(`${app.origin}/healthz`)
+        const r = await profiled(page, name, () => timeOpen(page, url))
+        console.log(`  (profiled ${name}: ${Math.round(r.total)} ms, in ${PROFILE_DIR}/${name}.cpuprofile)`)
+        await context.close()
+      }
+    }
+
+    // 3. A live viewer; the writer changes BATCH shapes in one batch, RUNS times; and the
+    // same change applied by tldraw alone in the viewer (mergeRemoteChanges from memory).
     const viewer = await newPage(browser)
     await openBoard(viewer.page, boardUrl, SHAPES)
     await viewer.page.waitForTimeout(1000)
-    const remote: Array<{ total: number; updated: number; sent: number; received: number; store: number }> = []
-    for (let run = 0; run < RUNS; run++) {
-      const rotation = (run + 1) * 7
-      await viewer.page.evaluate(
+    /** In the viewer: resolves when its store has all `batch` shapes at `rotation`, their elements moved, and a frame followed. */
+    const watchRemote = (rotation: number) =>
+      viewer.page.evaluate(
         ({ batch, rotation }) => {
           const e = window.editor!
           const ids = [...e.getCurrentPageShapeIds()].sort().slice(0, batch)
           const els = ids.map((id) => document.querySelector<HTMLElement>(`.tl-shape[data-shape-id="${id}"]:not(.tl-shape-background)`))
           const before = els.map((el) => el?.style.transform)
+          globalThis.__sketchroomMarks = []
           window.__remote = new Promise((resolve) => {
             let i = 0
             let store = 0
@@ -262,94 +426,134 @@ async function main() {
         },
         { batch: BATCH, rotation },
       )
+    const remote: Array<Marks> = []
+    const floorRemote: Array<Marks> = []
+    for (let run = 0; run < RUNS + (PROFILE_DIR ? 1 : 0); run++) {
+      // The extra run is profiled, and left out of the figures.
+      const profiling = run === RUNS
+      const stops = profiling ? [await startProfile(writer.page, 'remote-writer'), await startProfile(viewer.page, 'remote-viewer')] : []
+      const rotation = (run + 1) * 7
+      await watchRemote(rotation)
       const w = await writer.page.evaluate(
         ({ batch, rotation }) => {
           const e = window.editor!
           const ids = [...e.getCurrentPageShapeIds()].sort().slice(0, batch)
-          // Store listeners run in the order they were added: this one after the app's
-          // Yjs binding, which has by then written the batch to the doc and the socket.
-          const sent = new Promise<number>((resolve) => {
-            const stop = e.store.listen(() => (stop(), resolve(Date.now())), { source: 'user', scope: 'document' })
-          })
+          window.__lastBigSend = undefined
+          globalThis.__sketchroomMarks = []
           const t = Date.now()
           e.run(() => e.updateShapes(ids.map((id) => ({ id, type: 'geo' as const, rotation: rotation / 1000 }))))
           const updated = Date.now()
-          return sent.then((sent) => ({ t, updated, sent }))
+          return new Promise<{ t: number; updated: number; sent: number }>((resolve) => {
+            const wait = () => (window.__lastBigSend ? resolve({ t, updated, sent: window.__lastBigSend }) : setTimeout(wait, 1))
+            wait()
+          })
         },
         { batch: BATCH, rotation },
       )
       const done = await viewer.page.evaluate(() => window.__remote!)
       const received = await viewer.page.evaluate(() => window.__lastBigMessage ?? 0)
-      const row = {
+      const vm = await appMarks(viewer.page)
+      const wm = await appMarks(writer.page)
+      const row: Marks = {
         total: done.frame - w.t,
         updated: w.updated - w.t,
-        sent: w.sent - w.t,
-        received: received - w.t,
-        store: done.store - w.t,
+        encode: w.sent - w.updated,
+        wait: span({ ...wm, updated: w.updated }, 'updated', 'write-start'),
+        yjs: span(wm, 'write-start', 'write'),
+        transit: received - w.sent,
+        decode: span({ ...vm, received }, 'received', 'remote-kv'),
+        apply: span(vm, 'remote-kv', 'remote-store'),
+        paint: vm['remote-store'] !== undefined ? done.frame - vm['remote-store'] : 0,
+        viewer: done.frame - received,
+      }
+      row.ours = row.encode! + row.viewer!
+      if (profiling) {
+        for (const stop of stops) await stop()
+        console.log(`  (profiled remote: ${Math.round(row.total!)} ms, writer and viewer in ${PROFILE_DIR})`)
+        break
       }
       remote.push(row)
       loads.push(load())
       console.log(
-        `  remote #${run + 1}: ${row.total} ms (writer: tldraw update ${row.updated}, sent ${row.sent}; viewer: received ${row.received}, all ${BATCH} in store ${row.store}) load ${load()}`,
+        `  remote #${run + 1}, ours: ${Math.round(row.total!)} ms end to end (writer: tldraw update ${Math.round(row.updated!)}, then encoded and sent ${Math.round(row.encode!)} (binding called after ${Math.round(row.wait!)}, Yjs ${Math.round(row.yjs!)}); server and network ${Math.round(row.transit!)}; viewer: Yjs decode + YKeyValue ${Math.round(row.decode!)}, store ${Math.round(row.apply!)}, painted ${Math.round(row.paint!)}) load ${load()}`,
+      )
+      await viewer.page.waitForTimeout(500)
+
+      // tldraw alone: the same records (this rotation + 3), merged from memory in the viewer.
+      const floorRotation = rotation + 3
+      await watchRemote(floorRotation)
+      const f = await viewer.page.evaluate(
+        ({ batch, rotation }) => {
+          const e = window.editor!
+          const ids = [...e.getCurrentPageShapeIds()].sort().slice(0, batch)
+          const changed = ids.map((id) => ({ ...e.store.get(id)!, rotation: rotation / 1000 }))
+          const t = Date.now()
+          e.store.mergeRemoteChanges(() => e.store.put(changed))
+          return { t, put: Date.now() }
+        },
+        { batch: BATCH, rotation: floorRotation },
+      )
+      const fd = await viewer.page.evaluate(() => window.__remote!)
+      floorRemote.push({ total: fd.frame - f.t, apply: f.put - f.t, paint: fd.frame - f.put })
+      console.log(
+        `  remote #${run + 1}, tldraw alone: ${fd.frame - f.t} ms (mergeRemoteChanges ${f.put - f.t}, painted ${fd.frame - f.put})`,
       )
       await viewer.page.waitForTimeout(500)
     }
 
-    const table = (name: string, xs: number[]) =>
-      `| ${name.padEnd(58)} | ${String(median(xs)).padStart(6)} | ${String(Math.min(...xs)).padStart(6)} | ${String(Math.max(...xs)).padStart(6)} |`
+    const pick = <T>(rows: T[], f: (m: T) => number) => rows.map(f)
     console.log(
-      `\nsketchroom client (Chromium ${browser.version()}, production build), ${RUNS} runs each, ms; 1-min load ${loads[0]}–${loads.at(-1)} on ${os.cpus().length} cores\n`,
+      `\nsketchroom client (Chromium ${browser.version()}, production build), ${RUNS} runs each, medians in ms; 1-min load ${loads[0]}–${loads.at(-1)} (max ${Math.max(...loads.map(Number)).toFixed(2)}) on ${os.cpus().length} cores`,
     )
-    console.log(`| ${'measure'.padEnd(58)} | ${'median'.padStart(6)} | ${'min'.padStart(6)} | ${'max'.padStart(6)} |`)
-    console.log(`|${'-'.repeat(60)}|${'-'.repeat(8)}|${'-'.repeat(8)}|${'-'.repeat(8)}|`)
-    console.log(
-      table(
-        `open a board of ${SHAPES} shapes → all rendered (painted)`,
-        open.map((r) => r.total),
-      ),
-    )
-    console.log(
-      table(
-        `  of which: editor mounted`,
-        open.map((r) => r.editor),
-      ),
-    )
-    console.log(
-      table(
-        `  of which: all ${SHAPES} in the store`,
-        open.map((r) => r.store),
-      ),
-    )
-    console.log(
-      table(
-        `remote batch of ${BATCH} changed shapes → applied, painted`,
-        remote.map((r) => r.total),
-      ),
-    )
-    console.log(
-      table(
-        `  of which: writer's tldraw update done`,
-        remote.map((r) => r.updated),
-      ),
-    )
-    console.log(
-      table(
-        `  of which: writer's Yjs update sent`,
-        remote.map((r) => r.sent),
-      ),
-    )
-    console.log(
-      table(
-        `  of which: viewer received it`,
-        remote.map((r) => r.received),
-      ),
-    )
-    console.log(
-      table(
-        `  of which: all ${BATCH} in the viewer's store`,
-        remote.map((r) => r.store),
-      ),
-    )
+    const pageStage = (m: Open) => m.connect ?? 0
+    printStages(`Open a board of ${SHAPES} shapes (fresh context: empty IndexedDB) → all painted`, [
+      { name: 'page (until the app starts connecting / loading)', ours: pick(cold, pageStage), floor: pick(floorCold, pageStage) },
+      { name: 'state transfer (until the server state arrived)', ours: pick(cold, (m) => span(m, 'connect', 'arrived')), floor: null },
+      { name: 'Yjs decode (applied to the doc)', ours: pick(cold, (m) => span(m, 'arrived', 'synced')), floor: null },
+      { name: 'YKeyValue (until the binding has its records)', ours: pick(cold, (m) => span(m, 'synced', 'kv')), floor: null },
+      { name: 'store load', ours: pick(cold, (m) => span(m, 'kv', 'load')), floor: pick(floorCold, (m) => span(m, 'connect', 'load')) },
+      {
+        name: 'editor mount',
+        ours: pick(cold, (m) => span(m, 'load', 'editor')),
+        floor: pick(floorCold, (m) => span(m, 'load', 'editor')),
+      },
+      {
+        name: 'first paint (all N in the DOM, painted)',
+        ours: pick(cold, (m) => m.total - (m.editor ?? 0)),
+        floor: pick(floorCold, (m) => m.total - (m.editor ?? 0)),
+      },
+      { name: '**total**', ours: pick(cold, (m) => m.total), floor: pick(floorCold, (m) => m.total) },
+    ])
+    printStages(`Open it again (same context: IndexedDB and caches warm) → all painted`, [
+      { name: 'page (until the app starts connecting / loading)', ours: pick(warm, pageStage), floor: pick(floorWarm, pageStage) },
+      { name: 'IndexedDB read + Yjs decode', ours: pick(warm, (m) => span(m, 'connect', 'local')), floor: null },
+      { name: 'wait before showing (server or timeout)', ours: pick(warm, (m) => span(m, 'local', 'start')), floor: null },
+      { name: 'YKeyValue', ours: pick(warm, (m) => span(m, 'start', 'kv')), floor: null },
+      { name: 'store load', ours: pick(warm, (m) => span(m, 'kv', 'load')), floor: pick(floorWarm, (m) => span(m, 'connect', 'load')) },
+      {
+        name: 'editor mount',
+        ours: pick(warm, (m) => span(m, 'load', 'editor')),
+        floor: pick(floorWarm, (m) => span(m, 'load', 'editor')),
+      },
+      { name: 'first paint', ours: pick(warm, (m) => m.total - (m.editor ?? 0)), floor: pick(floorWarm, (m) => m.total - (m.editor ?? 0)) },
+      { name: '**total**', ours: pick(warm, (m) => m.total), floor: pick(floorWarm, (m) => m.total) },
+    ])
+    printStages(`Remote batch of ${BATCH} changed shapes (writer's updateShapes → viewer painted; floor: mergeRemoteChanges from memory)`, [
+      { name: "writer's encode (tldraw's update done → Yjs update sent)", ours: pick(remote, (m) => m.encode!), floor: null },
+      { name: '  of which: until the binding hears of the change', ours: pick(remote, (m) => m.wait!), floor: null },
+      { name: '  of which: Yjs transaction and its encoding', ours: pick(remote, (m) => m.yjs!), floor: null },
+      { name: "viewer's Yjs decode + YKeyValue", ours: pick(remote, (m) => m.decode!), floor: null },
+      { name: "viewer's store apply", ours: pick(remote, (m) => m.apply!), floor: pick(floorRemote, (m) => m.apply!) },
+      { name: "viewer's paint", ours: pick(remote, (m) => m.paint!), floor: pick(floorRemote, (m) => m.paint!) },
+      {
+        name: '**writer encode + viewer (arrival → painted)**',
+        ours: pick(remote, (m) => m.ours!),
+        floor: pick(floorRemote, (m) => m.total!),
+      },
+      { name: "not counted: writer's tldraw update", ours: pick(remote, (m) => m.updated!), floor: null },
+      { name: 'not counted: server and network', ours: pick(remote, (m) => m.transit!), floor: null },
+      { name: 'end to end', ours: pick(remote, (m) => m.total!), floor: null },
+    ])
   } finally {
     finished = true
     await browser.close()

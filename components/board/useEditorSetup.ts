@@ -2,6 +2,7 @@
 
 import { useCallback, useMemo } from 'react'
 import { computed, createTLCurrentUser, getUserPreferences, setUserPreferences, type Editor, type TLCurrentUser } from 'tldraw'
+import { mark } from '@/components/sync/timing'
 import type { EmbedOptions } from '@/lib/links'
 
 declare global {
@@ -71,6 +72,7 @@ export function useEditorSetup(embed: EmbedOptions | null): { user: TLCurrentUse
   const zoomToFit = embed?.zoomToFit ?? false
   const onMount = useCallback(
     (editor: Editor) => {
+      mark('editor')
       const unexpose = exposeEditor(editor)
       // Once the viewport has its size: the content is in the store already (the board
       // mounts after the first sync).

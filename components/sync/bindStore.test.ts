@@ -1,7 +1,7 @@
-import { describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test } from 'vitest'
 import { createTLStore, defaultShapeUtils } from 'tldraw'
 import * as Y from 'yjs'
-import { bindStoreToDoc, recordsOf } from './bindStore'
+import { bindStoreToDoc, recordsOf, sharedWith, writeRecords } from './bindStore'
 import { editorRecords, geo, newStore, PAGE_ID } from './testStore'
 
 /** Two docs joined as if by a server. */
@@ -157,4 +157,159 @@ test('the user record the editor adds on mount (tldraw keeps it for attribution)
   expect(recordsOf(doc).map.size).toBe(0)
   store.put([geo(store, 2)])
   expect(recordsOf(doc).get('user:me')).toMatchObject({ name: 'Me' })
+})
+
+describe('bindStoreToDoc, big changes', () => {
+  test('many records written and removed in one batch: one entry per key, and a peer sees each as an update or a removal', () => {
+    const doc = new Y.Doc()
+    const store = newStore()
+    const kv = recordsOf(doc)
+    const shapes = Array.from({ length: 20 }, (_, i) => geo(store, i))
+    doc.transact(() => writeRecords(kv, shapes))
+    const peerDoc = new Y.Doc()
+    linkDocs(doc, peerDoc)
+    const peer = recordsOf(peerDoc)
+    const seen = new Map<string, string>()
+    peer.on('change', (changes: Map<string, { action: string }>) => changes.forEach((c, key) => seen.set(key, c.action)))
+
+    // Every other one moved, every fourth of the rest removed: runs and gaps of all sizes.
+    const isMoved = (i: number) => i % 2 === 0
+    const isRemoved = (i: number) => i % 4 === 1
+    const moved = shapes.filter((_, i) => isMoved(i)).map((s) => ({ ...s, x: 1000 + (s as { x: number }).x }))
+    const removed = shapes.filter((_, i) => isRemoved(i)).map((s) => s.id)
+    doc.transact(() => writeRecords(kv, moved, removed))
+
+    const keys = kv.yarray.toArray().map((e) => e.key)
+    expect(new Set(keys).size).toBe(keys.length)
+    expect(keys.length).toBe(15)
+    for (const [i, s] of shapes.entries()) {
+      const expected = isMoved(i) ? { x: 1000 + i } : isRemoved(i) ? undefined : { x: i }
+      if (expected) expect(peer.get(s.id)).toMatchObject(expected)
+      else expect(peer.get(s.id)).toBeUndefined()
+    }
+    expect([...seen.values()].filter((a) => a === 'update').length).toBe(10)
+    expect([...seen.values()].filter((a) => a === 'delete').length).toBe(5)
+    expect(peerDoc.getArray('records').length).toBe(15)
+  })
+
+  test("a peer's move keeps each shape's props and meta objects, so tldraw moves the shapes without redrawing them", () => {
+    const writerDoc = new Y.Doc()
+    const writer = newStore()
+    bindStoreToDoc(writer, writerDoc, { onOutdated: () => undefined })
+    const shapes = Array.from({ length: 3 }, (_, i) => geo(writer, i))
+    writer.put(shapes)
+    const readerDoc = new Y.Doc()
+    linkDocs(writerDoc, readerDoc)
+    const reader = newStore()
+    bindStoreToDoc(reader, readerDoc, { onOutdated: () => undefined })
+    const before = shapes.map((s) => reader.get(s.id as never) as unknown as { props: { w: number }; meta: object })
+
+    writer.put(
+      shapes.map(
+        (s, i) =>
+          ({
+            ...s,
+            x: 100 + i,
+            props: i === 2 ? { ...(s as never as { props: object }).props, w: 7 } : (s as never as { props: object }).props,
+          }) as never,
+      ),
+    )
+
+    const after = shapes.map(
+      (s) => reader.get(s.id as never) as unknown as { x: number; props: { w: number; richText: unknown }; meta: object },
+    )
+    expect(after.map((s) => s.x)).toEqual([100, 101, 102])
+    expect(after[0]!.props).toBe(before[0]!.props)
+    expect(after[1]!.props).toBe(before[1]!.props)
+    expect(after[1]!.meta).toBe(before[1]!.meta)
+    // A changed prop is a new props object, whose unchanged parts are still shared.
+    expect(after[2]!.props).not.toBe(before[2]!.props)
+    expect(after[2]!.props.w).toBe(7)
+    expect(after[2]!.props.richText).toBe((before[2]!.props as never as { richText: unknown }).richText)
+  })
+
+  test('sharedWith: the previous object wherever nothing changed', () => {
+    const prev = { a: 1, b: { c: [1, { d: 2 }], e: 'x' }, f: { g: 1 } }
+    expect(sharedWith(prev, structuredClone(prev))).toBe(prev)
+    const next = sharedWith(prev, { ...structuredClone(prev), a: 2 })
+    expect(next).toEqual({ ...prev, a: 2 })
+    expect(next.b).toBe(prev.b)
+    const deeper = sharedWith(prev, { ...structuredClone(prev), b: { c: [1, { d: 3 }], e: 'x' } })
+    expect(deeper.b).not.toBe(prev.b)
+    expect(deeper.b.c[1]).toEqual({ d: 3 })
+    expect(deeper.f).toBe(prev.f)
+    // A key added or removed is a change, even to an undefined value.
+    expect(sharedWith<object>(prev, { ...structuredClone(prev), h: undefined })).not.toBe(prev)
+    expect(sharedWith({ x: 1, y: undefined } as { x: number; y?: number }, { x: 1 })).toEqual({ x: 1 })
+  })
+
+  test('a remote batch with one invalid record: the rest of the batch arrives', () => {
+    const writerDoc = new Y.Doc()
+    const writer = newStore()
+    bindStoreToDoc(writer, writerDoc, { onOutdated: () => undefined })
+    writer.put([geo(writer, 0)])
+    const readerDoc = new Y.Doc()
+    linkDocs(writerDoc, readerDoc)
+    const reader = newStore()
+    bindStoreToDoc(reader, readerDoc, { onOutdated: () => undefined })
+
+    const batch = Array.from({ length: 5 }, (_, i) => geo(writer, 10 + i))
+    const bad = { ...geo(writer, 99), x: 'not a number' }
+    const warn = console.warn
+    console.warn = () => undefined
+    try {
+      writerDoc.transact(() => writeRecords(recordsOf(writerDoc), [...batch, bad as never]))
+    } finally {
+      console.warn = warn
+    }
+    for (const s of batch) expect(reader.get(s.id as never)).toBeDefined()
+    expect(reader.get(bad.id as never)).toBeUndefined()
+  })
+
+  describe('with frames as in a browser', () => {
+    // tldraw runs store listeners at once under NODE_ENV=test; this makes it wait for a
+    // frame, as in a browser, and the frames come only when the test says.
+    let frames: Array<() => void> = []
+    const g = globalThis as { __FORCE_RAF_IN_TESTS__?: boolean; requestAnimationFrame?: unknown; cancelAnimationFrame?: unknown }
+    const saved = { raf: g.requestAnimationFrame, caf: g.cancelAnimationFrame }
+    const useFrames = () => {
+      frames = []
+      g.__FORCE_RAF_IN_TESTS__ = true
+      g.requestAnimationFrame = (callback: () => void) => frames.push(callback)
+      g.cancelAnimationFrame = () => undefined
+    }
+    const nextFrame = () => {
+      const due = frames
+      frames = []
+      for (const callback of due) callback()
+    }
+    afterEach(() => {
+      delete g.__FORCE_RAF_IN_TESTS__
+      g.requestAnimationFrame = saved.raf
+      g.cancelAnimationFrame = saved.caf
+    })
+
+    test("a user's change reaches the doc when the code that made it ends, before the next frame; a second one in that frame waits for it", async () => {
+      useFrames()
+      const doc = new Y.Doc()
+      const store = newStore()
+      const sent: Uint8Array[] = []
+      doc.on('update', (update: Uint8Array) => sent.push(update))
+      bindStoreToDoc(store, doc, { onOutdated: () => undefined })
+      const first = geo(store, 1)
+      store.put([first])
+      await Promise.resolve()
+      expect(recordsOf(doc).get(first.id)).toMatchObject({ x: 1 })
+      expect(sent.length).toBe(1)
+
+      // At most one transaction (one message to the server) per frame.
+      const second = geo(store, 2)
+      store.put([second])
+      await Promise.resolve()
+      expect(recordsOf(doc).get(second.id)).toBeUndefined()
+      nextFrame()
+      expect(recordsOf(doc).get(second.id)).toMatchObject({ x: 2 })
+      expect(sent.length).toBe(2)
+    })
+  })
 })

@@ -2,6 +2,7 @@ import type { RecordsDiff, SerializedSchema, TLRecord, TLStore } from 'tldraw'
 import * as Y from 'yjs'
 import { YKeyValue } from 'y-utility/y-keyvalue'
 import { META_KEY, RECORDS_KEY, SCHEMA_KEY } from '@/lib/board'
+import { mark } from './timing'
 
 /** Transaction origin of writes made by this binding, so its own changes are not re-applied. */
 export const LOCAL_ORIGIN = Symbol('sketchroom-local')
@@ -19,6 +20,40 @@ export type RecordsKV = YKeyValue<TLRecord>
  */
 export function recordsOf(doc: Y.Doc): RecordsKV {
   return new YKeyValue<TLRecord>(doc.getArray<{ key: string; val: TLRecord }>(RECORDS_KEY))
+}
+
+/**
+ * Writes many records to the doc at once (call it inside a transaction): what
+ * `YKeyValue.set` and `.delete` do one key at a time, each walking the whole array to find
+ * the old entry, done in one walk. Every entry of a written or removed key goes, right to
+ * left so the indices stay true, and the new values are appended in one push.
+ *
+ * @example
+ * doc.transact(() => writeRecords(recordsOf(doc), [shape], [removedId]))
+ */
+export function writeRecords(kv: RecordsKV, put: readonly TLRecord[], remove: readonly string[] = []): void {
+  if (!put.length && !remove.length) return
+  const gone = new Set<string>(remove)
+  let replacing = remove.length > 0
+  for (const record of put) {
+    gone.add(record.id)
+    replacing ||= kv.map.has(record.id)
+  }
+  if (replacing) {
+    const entries = kv.yarray.toArray()
+    // From the right, so deleting a run of entries leaves the indices to its left true.
+    let runEnd = -1
+    for (let i = entries.length - 1; i >= 0; i--) {
+      if (gone.has(entries[i]!.key)) {
+        if (runEnd < 0) runEnd = i
+      } else if (runEnd >= 0) {
+        kv.yarray.delete(i + 1, runEnd - i)
+        runEnd = -1
+      }
+    }
+    if (runEnd >= 0) kv.yarray.delete(0, runEnd + 1)
+  }
+  if (put.length) kv.yarray.push(put.map((record) => ({ key: record.id, val: record })))
 }
 
 /** How a document's stored schema relates to the schema this client was built with. */
@@ -50,24 +85,88 @@ function isDocumentRecord(store: TLStore, value: unknown): value is TLRecord {
   return store.schema.types[typeName as TLRecord['typeName']]?.scope === 'document'
 }
 
+/** Whether a doc entry is a document record of this schema stored under its own id; logs the ones that are not. */
+function isEntryForStore(store: TLStore, key: string, value: unknown): value is TLRecord {
+  if (isDocumentRecord(store, value) && value.id === key) return true
+  console.warn('[sketchroom] skipped a record that is not a document record', { key, value })
+  return false
+}
+
 /**
- * Checks one incoming record against tldraw's validators. A bad record from a peer is
- * dropped with a log line instead of failing the whole batch, so one broken client
- * cannot stop everyone else's edits from arriving.
+ * Checks one incoming record against tldraw's validators, for when a batch failed as a
+ * whole: a bad record from a peer is dropped with a log line instead of failing the batch,
+ * so one broken client cannot stop everyone else's edits from arriving.
  */
-function validIncoming(store: TLStore, key: string, value: unknown): TLRecord | null {
-  if (!isDocumentRecord(store, value) || value.id !== key) {
-    console.warn('[sketchroom] skipped a record that is not a document record', { key, value })
-    return null
-  }
+function validIncoming(store: TLStore, record: TLRecord): boolean {
   try {
-    const before = store.get(value.id) ?? null
-    return store.schema.validateRecord(store, value, before ? 'updateRecord' : 'createRecord', before)
+    const before = store.get(record.id) ?? null
+    store.schema.validateRecord(store, record, before ? 'updateRecord' : 'createRecord', before)
+    return true
   } catch (err) {
-    console.warn('[sketchroom] skipped an invalid record', { key, error: err instanceof Error ? err.message : err })
-    return null
+    console.warn('[sketchroom] skipped an invalid record', { key: record.id, error: err instanceof Error ? err.message : err })
+    return false
   }
 }
+
+/**
+ * `next`, with every part that equals the same part of `prev` replaced by `prev`'s own
+ * object: returns `prev` itself when nothing changed. A record from the doc is a new
+ * object all through, even where only `x` moved; tldraw re-renders a shape whose `props`
+ * or `meta` object changed, and validates again whatever is not the object it validated
+ * before. So a peer's move of 1,000 shapes moves them, instead of redrawing them all.
+ *
+ * @example
+ * sharedWith(store.get(id), incoming) // incoming, sharing `props` when it is unchanged
+ */
+export function sharedWith<T>(prev: T, next: T): T {
+  if (Object.is(prev, next)) return prev
+  if (typeof prev !== 'object' || typeof next !== 'object' || prev === null || next === null) return next
+  if (Array.isArray(prev) !== Array.isArray(next)) return next
+  if (Array.isArray(next)) {
+    const before = prev as unknown[]
+    let same = before.length === next.length
+    const out = next.map((value, i) => {
+      const shared = sharedWith(before[i], value)
+      if (shared !== before[i]) same = false
+      return shared
+    })
+    return (same ? prev : out) as T
+  }
+  const before = prev as Record<string, unknown>
+  const after = next as Record<string, unknown>
+  const keys = Object.keys(after)
+  let same = keys.length === Object.keys(before).length
+  const out: Record<string, unknown> = {}
+  for (const key of keys) {
+    const shared = key in before ? sharedWith(before[key], after[key]) : after[key]
+    if (shared !== before[key] || !(key in before)) same = false
+    out[key] = shared
+  }
+  return (same ? prev : out) as T
+}
+
+/**
+ * Puts remote records into the store (and removes some) in one remote change. `store.put`
+ * validates every record itself, so the batch is tried as it is first; only if some record
+ * fails are they checked one by one and the invalid ones left out.
+ */
+function mergeIncoming(store: TLStore, put: TLRecord[], remove: TLRecord['id'][]): void {
+  const merge = (records: TLRecord[]) =>
+    store.mergeRemoteChanges(() => {
+      if (remove.length) store.remove(remove)
+      if (records.length) store.put(records)
+    })
+  try {
+    merge(put)
+    return
+  } catch {
+    // A failed put changes nothing (tldraw rolls the transaction back): sort them out.
+  }
+  merge(put.filter((record) => validIncoming(store, record)))
+}
+
+const nextFrame = (callback: () => void) =>
+  typeof requestAnimationFrame === 'function' ? requestAnimationFrame(callback) : setTimeout(callback, 16)
 
 export interface BindOptions {
   onOutdated(): void
@@ -122,6 +221,7 @@ function isRealChange(store: TLStore, changes: RecordsDiff<TLRecord>): boolean {
  */
 export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): Binding {
   const records = recordsOf(doc)
+  mark('kv')
   const meta = doc.getMap<unknown>(META_KEY)
   const readOnly = opts.readOnly ?? false
   let writable = !readOnly
@@ -152,9 +252,10 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
     if (seeded) return false
     seeded = true
     if (records.map.size > 0) return false
-    for (const record of store.allRecords()) {
-      if (isDocumentRecord(store, record)) records.set(record.id, record)
-    }
+    writeRecords(
+      records,
+      store.allRecords().filter((record) => isDocumentRecord(store, record)),
+    )
     meta.set(SCHEMA_KEY, ourSchema)
     return true
   }
@@ -175,11 +276,13 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
   } else {
     if (initial.kind === 'older') {
       doc.transact(() => {
+        const migrated: TLRecord[] = []
         for (const [key, { val }] of records.map) {
-          const migrated = store.schema.migratePersistedRecord(val, initial.stored, 'up')
-          if (migrated.type === 'success') records.set(key, migrated.value)
-          else console.warn('[sketchroom] could not migrate a record; leaving it as it was', { key, reason: migrated.reason })
+          const result = store.schema.migratePersistedRecord(val, initial.stored, 'up')
+          if (result.type === 'success') migrated.push(result.value)
+          else console.warn('[sketchroom] could not migrate a record; leaving it as it was', { key, reason: result.reason })
         }
+        writeRecords(records, migrated)
         meta.set(SCHEMA_KEY, ourSchema)
       }, LOCAL_ORIGIN)
     }
@@ -192,18 +295,15 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
   function loadAll() {
     const incoming: TLRecord[] = []
     for (const [key, { val }] of records.map) {
-      const record = validIncoming(store, key, upgrade(key, val))
-      if (record) incoming.push(record)
+      const value = upgrade(key, val)
+      if (isEntryForStore(store, key, value)) incoming.push(value)
     }
-    const keep = new Set(incoming.map((r) => r.id))
-    store.mergeRemoteChanges(() => {
-      const stale = store
-        .allRecords()
-        .filter((r) => isDocumentRecord(store, r) && !keep.has(r.id))
-        .map((r) => r.id)
-      if (stale.length) store.remove(stale)
-      store.put(incoming)
-    })
+    const keep = new Set<string>()
+    for (const record of incoming) keep.add(record.id)
+    const stale: TLRecord['id'][] = []
+    for (const record of store.allRecords()) if (isDocumentRecord(store, record) && !keep.has(record.id)) stale.push(record.id)
+    mergeIncoming(store, incoming, stale)
+    mark('load')
   }
 
   // 2. Store → doc: only what the user changed, one transaction per batch.
@@ -212,22 +312,43 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
     ({ changes }) => {
       if (!writable) return
       if (!seeded && !isRealChange(store, changes)) return
+      mark('write-start')
       doc.transact(() => {
         // The first real change carries the page and document record the editor made; the
         // seed is the store as it is now, this batch included, so it is written once.
-        if (!seed()) {
-          for (const record of Object.values(changes.added)) records.set(record.id, record)
-          for (const [, to] of Object.values(changes.updated)) records.set(to.id, to)
-        }
-        for (const record of Object.values(changes.removed)) records.delete(record.id)
+        const removed = Object.keys(changes.removed)
+        if (seed()) writeRecords(records, [], removed)
+        else writeRecords(records, [...Object.values(changes.added), ...Object.values(changes.updated).map(([, to]) => to)], removed)
       }, LOCAL_ORIGIN)
+      mark('write')
     },
     { source: 'user', scope: 'document' },
   )
 
+  // tldraw calls store listeners on the next animation frame, after it has drawn the
+  // change: a big change would reach the doc (and everyone else) only after this client
+  // painted it. So when a user's operation ends, the listeners run at once (in a
+  // microtask, after the code that made the change), at most once per frame, so the doc
+  // still gets at most one transaction (one message to the server) per frame.
+  let flushQueued = false
+  let flushedThisFrame = false
+  const stopEagerFlush = readOnly
+    ? () => {}
+    : store.sideEffects.registerOperationCompleteHandler((source) => {
+        if (source !== 'user' || flushQueued || flushedThisFrame) return
+        flushQueued = true
+        queueMicrotask(() => {
+          flushQueued = false
+          flushedThisFrame = true
+          nextFrame(() => (flushedThisFrame = false))
+          store._flushHistory()
+        })
+      })
+
   // 3. Doc → store, for every later remote transaction.
   const onRecordsChange = (changes: Map<string, { action: 'add' | 'update' | 'delete'; newValue?: unknown }>, tr: Y.Transaction) => {
     if (tr.origin === LOCAL_ORIGIN) return
+    mark('remote-kv')
     if (!seeded) {
       // Someone else made the board first: theirs replaces this client's unsaved page.
       seeded = true
@@ -241,15 +362,15 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
         if (store.has(key as TLRecord['id'])) toRemove.push(key as TLRecord['id'])
         continue
       }
-      const record = validIncoming(store, key, upgrade(key, change.newValue))
-      if (record) toPut.push(record)
+      const value = upgrade(key, change.newValue)
+      if (!isEntryForStore(store, key, value)) continue
+      const before = store.unsafeGetWithoutCapture(value.id)
+      toPut.push(before ? sharedWith(before, value) : value)
     }
     if (!toPut.length && !toRemove.length) return
     try {
-      store.mergeRemoteChanges(() => {
-        if (toRemove.length) store.remove(toRemove)
-        if (toPut.length) store.put(toPut)
-      })
+      mergeIncoming(store, toPut, toRemove)
+      mark('remote-store')
     } catch (err) {
       // Records that pass one by one can still clash as a set (e.g. a shape whose parent
       // was just removed). Keep the editor alive; the next change will carry them again.
@@ -277,6 +398,7 @@ export function bindStoreToDoc(store: TLStore, doc: Y.Doc, opts: BindOptions): B
     dispose() {
       writable = false
       unlisten()
+      stopEagerFlush()
       records.off('change', onRecordsChange)
       meta.unobserve(onMetaChange)
     },

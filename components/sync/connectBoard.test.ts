@@ -2,7 +2,8 @@
 // connectBoard without React or a browser: the real server in this process, `ws` for the
 // socket, no local copy (no IndexedDB in Node) and no online/offline events.
 import { describe, expect, test } from 'vitest'
-import WebSocket from 'ws'
+import WebSocket, { WebSocketServer } from 'ws'
+import * as Y from 'yjs'
 import { synced, testScope, waitFor, sleep, type TestServer } from '../../test/helpers'
 import { bindStoreToDoc, recordsOf } from './bindStore'
 import type { BoardEvent } from '@/lib/protocol'
@@ -259,5 +260,169 @@ describe('connectBoard, status from the server', () => {
     store.put([geo(store, 9)])
     await waitFor(() => board.latest()?.saving === 'paused', 'saving to pause')
     await waitFor(() => fake.connections.length === 2 && board.latest()?.saving === 'ok', 'the next session to sync')
+  })
+})
+
+describe('connectBoard, with a copy on this device', () => {
+  /** A server that takes the socket and never answers: a network that is up but slow. */
+  async function silentServer() {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()))
+    scope.defer(() => new Promise<void>((resolve) => wss.close(() => resolve())))
+    const { port } = wss.address() as { port: number }
+    return { url: `http://127.0.0.1:${port}`, sockets: () => wss.clients.size }
+  }
+
+  /** A board's doc as this device kept it: `build` draws in a bound store. */
+  function keptCopy(build: (store: ReturnType<typeof newStore>, doc: Y.Doc) => void): Uint8Array {
+    const doc = new Y.Doc()
+    const store = newStore()
+    bindStoreToDoc(store, doc, { onOutdated: () => undefined })
+    build(store, doc)
+    return Y.encodeStateAsUpdate(doc)
+  }
+
+  function openWithCopy(server: { url: string }, copy: Uint8Array) {
+    const reports: BoardState[] = []
+    const board = connectBoard(
+      {
+        room: 'kept-room',
+        origin: server.url,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        network: null,
+        serverWaitMs: 60_000,
+        persistence: (_name, doc) => {
+          Y.applyUpdate(doc, copy)
+          return { whenSynced: Promise.resolve(), destroy() {} }
+        },
+      },
+      (state) => reports.push(state),
+    )
+    scope.defer(() => board.dispose())
+    return reports
+  }
+
+  test('opens from it at once, without waiting for the server', async () => {
+    const server = await silentServer()
+    let shape: ReturnType<typeof geo> | null = null
+    const copy = keptCopy((store) => store.put([(shape = geo(store, 5))]))
+    const reports = openWithCopy(server, copy)
+    await waitFor(() => reports.some((r) => r.status === 'synced'), 'the board to show')
+    const state = reports.find((r) => r.status === 'synced')
+    if (state?.status !== 'synced') throw new Error('unreachable')
+    expect(state.store.get(shape!.id as never)).toMatchObject({ x: 5 })
+    // The server has said nothing: the board came from the copy alone.
+    expect(server.sockets()).toBeLessThanOrEqual(1)
+  })
+
+  test('the copy is not uploaded as a change: the socket opens once it is in, and the sync carries it', async () => {
+    const updates: number[] = []
+    const fake = await startFakeSyncServer(({ socket }) =>
+      socket.on('message', (data: Buffer) => {
+        // [0 Sync, 2 Update, …]: a change sent as such, not as a sync step.
+        if (data[0] === 0 && data[1] === 2) updates.push(data.length)
+      }),
+    )
+    scope.defer(() => fake.close())
+    let shape: ReturnType<typeof geo> | null = null
+    const copy = keptCopy((store) => store.put([(shape = geo(store, 6))]))
+    const origin = {}
+    const board = connectBoard(
+      {
+        room: 'copy-room',
+        origin: fake.url,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        network: null,
+        persistence: (_name, doc) => ({
+          origin,
+          // Read a little later, as IndexedDB does, in one transaction of the copy's.
+          whenSynced: sleep(50).then(() => Y.applyUpdate(doc, copy, origin)),
+          destroy() {},
+          keep() {},
+        }),
+      },
+      () => undefined,
+    )
+    scope.defer(() => board.dispose())
+    await waitFor(() => recordsOf(fake.doc).get(shape!.id) !== undefined, 'the server to have the copy')
+    expect(updates).toEqual([])
+  })
+
+  test('a copy written by an older tldraw waits for the server, which may know a newer one', async () => {
+    const server = await silentServer()
+    const copy = keptCopy((store, doc) => {
+      store.put([geo(store, 5)])
+      const schema = store.schema.serialize()
+      doc.getMap('meta').set('schema', { ...schema, sequences: { ...schema.sequences, 'com.tldraw.shape': 0 } })
+    })
+    const reports = openWithCopy(server, copy)
+    await waitFor(() => server.sockets() === 1, 'the board to connect')
+    await sleep(300)
+    expect(reports.some((r) => r.status === 'synced')).toBe(false)
+  })
+})
+
+describe('connectBoard, what is encoded and kept', () => {
+  test("the server's changes are kept as they arrived, never encoded again; this client's own are encoded, sent and kept", async () => {
+    const s = await scope.server()
+    const kept: Array<{ update: Uint8Array; fromServer: boolean }> = []
+    let boardDoc: Y.Doc | null = null
+    let listenedDuringServerChange: boolean | null = null
+    const reports: BoardState[] = []
+    const board = connectBoard(
+      {
+        room: 'kept-bytes-room',
+        origin: s.url,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        network: null,
+        persistence: (_name, doc) => {
+          boardDoc = doc
+          // Yjs encodes a transaction only if the doc has an 'update' listener then.
+          doc.getArray('records').observe((event) => {
+            if (event.transaction.origin !== null && typeof event.transaction.origin === 'object' && 'ws' in event.transaction.origin)
+              listenedDuringServerChange = (doc as unknown as { _observers: Map<string, Set<unknown>> })._observers.has('update')
+          })
+          return {
+            whenSynced: Promise.resolve(),
+            destroy() {},
+            keep: (update, origin) => kept.push({ update, fromServer: origin !== null && typeof origin === 'object' && 'ws' in origin }),
+          }
+        },
+      },
+      (state) => reports.push(state),
+    )
+    scope.defer(() => board.dispose())
+    await waitFor(() => reports.some((r) => r.status === 'synced'), 'the board to sync')
+    const state = reports.find((r) => r.status === 'synced')
+    if (state?.status !== 'synced') throw new Error('unreachable')
+
+    // A peer draws: the board gets it from the server.
+    const peer = scope.client(s, 'kept-bytes-room')
+    await synced(peer)
+    const peerStore = newStore()
+    bindStoreToDoc(peerStore, peer.doc, { onOutdated: () => undefined })
+    const theirs = geo(peerStore, 9)
+    peerStore.put([theirs])
+    await waitFor(() => state.store.get(theirs.id as never) !== undefined, "the peer's shape")
+    expect(listenedDuringServerChange).toBe(false)
+    const fromServer = kept.filter((k) => k.fromServer)
+    expect(fromServer.length).toBeGreaterThan(0)
+    // What was kept is the change itself: applied to an empty doc, it holds the shape.
+    const replay = new Y.Doc()
+    for (const k of fromServer) Y.applyUpdate(replay, k.update)
+    expect(recordsOf(replay).get(theirs.id)).toMatchObject({ x: 9 })
+
+    // This client draws: it reaches the peer, and the copy keeps it.
+    const before = kept.length
+    const mine = geo(state.store, 4)
+    state.store.put([mine])
+    await waitFor(() => recordsOf(peer.doc).get(mine.id) !== undefined, 'our shape at the peer')
+    expect(kept.slice(before).filter((k) => !k.fromServer).length).toBeGreaterThan(0)
+    // Everything kept, replayed in order, is the board as this client has it.
+    const copy = new Y.Doc()
+    for (const k of kept) Y.applyUpdate(copy, k.update)
+    expect(recordsOf(copy).get(mine.id)).toMatchObject({ x: 4 })
+    expect(recordsOf(copy).get(theirs.id)).toMatchObject({ x: 9 })
+    expect(Y.encodeStateVector(copy)).toEqual(Y.encodeStateVector(boardDoc!))
   })
 })

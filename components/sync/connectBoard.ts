@@ -5,8 +5,9 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { type BoardEvent, CloseCode, FEATURES_PARAM, isFinalCloseCode, STATUS_FEATURE } from '@/lib/protocol'
 import { bindPresence } from './bindPresence'
-import { bindStoreToDoc, type Binding } from './bindStore'
-import { handleStatusMessages, sendOnlyOwnAwareness, takeOverReconnects } from './providerPatches'
+import { bindStoreToDoc, checkSchema, META_KEY, RECORDS_KEY, SCHEMA_KEY, type Binding } from './bindStore'
+import { encodeOnlyWhatIsSent, handleStatusMessages, sendOnlyOwnAwareness, takeOverReconnects } from './providerPatches'
+import { mark } from './timing'
 
 /**
  * Whether this client is talking to the server right now; edits are kept either way.
@@ -50,6 +51,13 @@ export interface LocalPersistence {
   /** Settles once the stored copy has been applied to the doc. */
   whenSynced: Promise<unknown>
   destroy(): unknown
+  /**
+   * Keeps one change the doc has applied (`origin`: its transaction's). A copy with it is
+   * handed every change by the board; one without listens to the doc's updates itself.
+   */
+  keep?(update: Uint8Array, origin: unknown): void
+  /** The origin of the transaction in which the copy applies what it had stored. */
+  readonly origin?: unknown
 }
 
 /** What fires the browser's `online` and `offline` events: `window`. */
@@ -89,7 +97,39 @@ export interface BoardConnection {
 /** y-websocket's own retry has no jitter; ours spreads reconnects after a server restart. */
 const MAX_BACKOFF_MS = 5_000
 
-const indexedDbPersistence = (name: string, doc: Y.Doc): LocalPersistence => new IndexeddbPersistence(name, doc)
+/** The longest the socket waits for this device's copy of the board to be read. */
+const LOCAL_COPY_WAIT_MS = 300
+
+/** Changes this big (a board's whole state, a peer's big batch) are written when the page is idle. */
+const BIG_UPDATE_BYTES = 64 * 1024
+
+/**
+ * y-indexeddb, handed the changes by the board instead of listening to the doc (so the
+ * server's are stored as they came, never re-encoded), big ones once the page is idle:
+ * the board is on screen first.
+ *
+ * Relies on `IndexeddbPersistence._storeUpdate(update, origin)`: its `update` listener,
+ * which appends the update to the copy (and compacts the copy now and then).
+ */
+function indexedDbPersistence(name: string, doc: Y.Doc): LocalPersistence {
+  const copy = new IndexeddbPersistence(name, doc)
+  doc.off('update', copy._storeUpdate)
+  let destroyed = false
+  const idle = (task: () => void) =>
+    typeof requestIdleCallback === 'function' ? requestIdleCallback(task, { timeout: 2_000 }) : setTimeout(task, 0)
+  return {
+    origin: copy,
+    whenSynced: copy.whenSynced,
+    destroy() {
+      destroyed = true
+      return copy.destroy()
+    },
+    keep(update, origin) {
+      if (update.length < BIG_UPDATE_BYTES) copy._storeUpdate(update, origin)
+      else idle(() => destroyed || copy._storeUpdate(update, origin))
+    },
+  }
+}
 
 /**
  * The whole life of one board connection, without React: a Y.Doc kept on this device and
@@ -114,6 +154,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
     throw new Error('connectBoard needs an origin outside a browser')
   }
   const origin = options.origin ?? window.location.origin
+  mark('connect')
   const network = options.network === undefined ? (typeof window === 'undefined' ? null : window) : options.network
 
   let disposed = false
@@ -148,8 +189,12 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
     WebSocketPolyfill: options.WebSocket,
     // Ask for Status messages; a server without them ignores the parameter.
     params: { [FEATURES_PARAM]: STATUS_FEATURE },
+    // Connects once the local copy is in (below): then the sync's state vectors carry it,
+    // instead of the whole copy being encoded and uploaded as a change.
+    connect: false,
   })
   const restoreAwareness = sendOnlyOwnAwareness(provider)
+  const restoreUpdates = encodeOnlyWhatIsSent(provider, local?.keep ? (update, origin) => local.keep!(update, origin) : null, local?.origin)
   const reconnects = takeOverReconnects(provider, { maxBackoffMs: MAX_BACKOFF_MS, isOnline: () => networkUp })
   // Set by a Status message; a server that sends none clears a 1011 pause once it syncs.
   let serverSpeaksStatus = false
@@ -180,6 +225,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
     if (event?.code === CloseCode.InternalError) setSaving('paused')
   }
   const onSynced = (isSynced: boolean) => {
+    if (isSynced) mark('synced')
     if (isSynced && !serverSpeaksStatus) setSaving('ok')
   }
   const onClosed = ({ code, reason }: { code: number; reason: string }) => {
@@ -211,6 +257,9 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
   network?.addEventListener('offline', onOffline)
   network?.addEventListener('online', onOnline)
 
+  const hasCopyToShow = () =>
+    doc.getArray(RECORDS_KEY).length > 0 && checkSchema(store, doc.getMap(META_KEY).get(SCHEMA_KEY)).kind === 'same'
+
   let binding: Binding | null = null
   let presence: { dispose(): void } | null = null
   let waitTimer: ReturnType<typeof setTimeout> | null = null
@@ -218,6 +267,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
   const start = () => {
     // A refusal (expired link, limit) may come before the offline fallback fires.
     if (disposed || binding || refused) return
+    mark('start')
     if (waitTimer) clearTimeout(waitTimer)
     waitTimer = null
     binding = bindStoreToDoc(store, doc, {
@@ -236,6 +286,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
         })
       },
     })
+    mark('bound')
     if (current.status === 'error') return
     presence = bindPresence(store, provider.awareness)
     const bound = binding
@@ -250,11 +301,27 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
   }
   provider.on('sync', onSync)
   const localCopy = local ? local.whenSynced : Promise.resolve()
+  // Connect when the copy is in, or after a short while if this device is slow to read it.
+  let connectTimer: ReturnType<typeof setTimeout> | null = null
+  let connecting = false
+  const connectNow = () => {
+    if (connectTimer) clearTimeout(connectTimer)
+    connectTimer = null
+    if (disposed || connecting) return
+    connecting = true
+    provider.connect()
+  }
+  connectTimer = setTimeout(connectNow, LOCAL_COPY_WAIT_MS)
+  localCopy.then(connectNow, connectNow)
   localCopy.then(
     () => {
       if (disposed) return
+      mark('local')
       localReady = true
-      if (provider.synced) start()
+      // A board this device has seen opens from its copy at once; the server's changes
+      // follow as they come. Only a copy that would need migrating waits for the server,
+      // which may know a newer schema than this client and the copy.
+      if (provider.synced || hasCopyToShow()) start()
       else waitTimer = setTimeout(start, serverWaitMs)
     },
     (err: unknown) => {
@@ -270,6 +337,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
       if (disposed) return
       disposed = true
       if (waitTimer) clearTimeout(waitTimer)
+      if (connectTimer) clearTimeout(connectTimer)
       reconnects.dispose()
       presence?.dispose()
       binding?.dispose()
@@ -278,6 +346,7 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
       // Tell peers now, rather than after their awareness timeout, that we left.
       removeAwarenessStates(provider.awareness, [doc.clientID], 'sketchroom unmount')
       restoreAwareness()
+      restoreUpdates()
       provider.off('status', onStatus)
       provider.off('connection-close', onConnectionClose)
       provider.off('closed', onClosed)

@@ -5,7 +5,8 @@
  */
 import * as decoding from 'lib0/decoding'
 import type { WebsocketProvider } from 'y-websocket'
-import { MessageType, type BoardEvent, type BoardStatus } from '@/lib/protocol'
+import type * as Y from 'yjs'
+import { MessageType, SyncType, type BoardEvent, type BoardStatus } from '@/lib/protocol'
 
 type AwarenessChange = { added: number[]; updated: number[]; removed: number[] }
 
@@ -169,5 +170,76 @@ export function handleStatusMessages(
     if (saving === 'ok' || saving === 'paused') onStatus({ saving })
     else if (event) onEvent(event)
     else console.warn('[sketchroom] ignored a status message it does not understand', parsed)
+  }
+}
+
+/**
+ * Has Yjs encode a change only when someone needs the bytes. Yjs encodes every
+ * transaction of a doc that has an `update` listener, and the provider has one (to send
+ * this client's changes) even though it skips the changes that came from the server. So a
+ * board of 5,000 shapes was encoded once more right after it was decoded, and every peer's
+ * batch again on arrival. Here the listener is on the doc only for transactions that did
+ * not come from the server; those from the server are kept (`keep`) as the bytes that
+ * arrived.
+ *
+ * `keep` hears every change once: this client's own as Yjs encoded them (with the
+ * transaction's origin), the server's as received (origin `provider`).
+ *
+ * Relies on:
+ * - `provider._updateHandler`: the provider's `update` listener, which sends what did not
+ *   come from the provider itself; it is taken off the doc and called from here.
+ * - `provider.messageHandlers[0]` (Sync): reads a sync message and applies its update with
+ *   the provider as the transaction's origin. Ours reads the same message first, without
+ *   moving the provider's decoder, to keep the update of a step 2 or an update message.
+ *
+ * Returns the undo.
+ *
+ * @example
+ * const restore = encodeOnlyWhatIsSent(provider, (update) => copy.keep(update))
+ */
+export function encodeOnlyWhatIsSent(
+  provider: WebsocketProvider,
+  keep: ((update: Uint8Array, origin: unknown) => void) | null,
+  /**
+   * The origin of the transaction that applies the local copy, which the copy does not
+   * keep again: encoded only when it is sent, i.e. when a socket or another tab is
+   * connected (otherwise the next sync's state vectors carry it).
+   */
+  copyOrigin?: unknown,
+): () => void {
+  const { doc } = provider
+  const send = provider._updateHandler
+  doc.off('update', send)
+  const onUpdate = (update: Uint8Array, origin: unknown) => {
+    // The server's, encoded anyway because a nested local transaction added the listener.
+    if (origin === provider) return
+    send(update, origin)
+    keep?.(update, origin)
+  }
+  let listening = false
+  const listen = (on: boolean) => {
+    if (on === listening) return
+    listening = on
+    if (on) doc.on('update', onUpdate)
+    else doc.off('update', onUpdate)
+  }
+  listen(true)
+  const unsent = (origin: unknown) =>
+    origin === provider || (copyOrigin !== undefined && origin === copyOrigin && !provider.wsconnected && !provider.bcconnected)
+  const beforeTransaction = (transaction: Y.Transaction) => listen(!unsent(transaction.origin))
+  doc.on('beforeTransaction', beforeTransaction)
+
+  const readSync = provider.messageHandlers[MessageType.Sync]!
+  provider.messageHandlers[MessageType.Sync] = (encoder, decoder, p, emitSynced, messageType) => {
+    const peek = decoding.clone(decoder)
+    const kind = decoding.readVarUint(peek)
+    readSync(encoder, decoder, p, emitSynced, messageType)
+    if (keep && (kind === SyncType.Step2 || kind === SyncType.Update)) keep(decoding.readVarUint8Array(peek), provider)
+  }
+  return () => {
+    doc.off('beforeTransaction', beforeTransaction)
+    listen(false)
+    provider.messageHandlers[MessageType.Sync] = readSync
+    doc.on('update', send)
   }
 }
