@@ -13,6 +13,9 @@ export default defineConfig({
     include: ['{server,lib,components,scripts,test}/**/*.test.{ts,tsx}'],
     exclude: ['node_modules/**', '.next/**'],
     testTimeout: 60_000,
+    // expect.poll gives up after 1 s by default: a browser or a server sharing two cores with
+    // another suite can take longer to show what the test waits for (CI's red csp run).
+    expect: { poll: { timeout: 15_000 } },
     hookTimeout: 120_000,
     pool: 'forks',
     // Integration suites each start real servers; two at a time suits a 2-core machine.

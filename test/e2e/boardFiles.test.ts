@@ -8,16 +8,7 @@ import { PDFDocument } from 'pdf-lib'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { newRoomId } from '../../lib/roomId'
-import {
-  type AppServer,
-  foreignRequests,
-  hasChromium,
-  hasShape,
-  recordRequests,
-  screenshotPages,
-  startSuite,
-  waitForEditor,
-} from './harness'
+import { type AppServer, foreignRequests, hasChromium, hasShape, screenshotPages, startSuite, waitForEditor, openDesktop } from './harness'
 
 interface TldrFile {
   tldrawFileFormatVersion: number
@@ -37,11 +28,7 @@ describe.skipIf(!hasChromium)('boards as files', () => {
 
   beforeAll(async () => {
     ;({ app, browser } = await startSuite())
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true })
-    recordRequests(context, requests)
-    await context.addInitScript(() => localStorage.setItem('sketchroom:asked-name', '1'))
-    page = await context.newPage()
-    page.on('pageerror', (err) => console.error('[page] page error:', err.message))
+    ;({ context, page } = await openDesktop(browser, requests, { acceptDownloads: true }))
   }, 900_000)
 
   afterEach(async (ctx) => {

@@ -6,7 +6,7 @@
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { newRoomId } from '../../lib/roomId'
 import { TokenSigner } from '../../server/http/tokens'
 import {
@@ -16,10 +16,10 @@ import {
   foreignRequests,
   hasChromium,
   launchChromium,
-  recordRequests,
   screenshotPages,
   startAppServer,
   waitForEditor,
+  openDesktop,
 } from './harness'
 
 const AUTH_SECRET = 'e2e-first-visit-secret-0123456789'
@@ -27,7 +27,6 @@ const AUTH_SECRET = 'e2e-first-visit-secret-0123456789'
 describe.skipIf(!hasChromium)('a first visit', () => {
   let app: AppServer
   let browser: Browser
-  let context: BrowserContext
   let page: Page
   const requests: string[] = []
 
@@ -46,12 +45,7 @@ describe.skipIf(!hasChromium)('a first visit', () => {
     if (buildMs) console.log(`e2e: next build took ${(buildMs / 1000).toFixed(1)} s`)
     app = await startAppServer({ AUTH_SECRET, MAX_CONNECTIONS_PER_MINUTE: '100000' })
     browser = await launchChromium()
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true })
-    recordRequests(context, requests)
-    // Not the subject here (people.test.ts is): keep the first-board prompt out of the way.
-    await context.addInitScript(() => localStorage.setItem('sketchroom:asked-name', '1'))
-    page = await context.newPage()
-    page.on('pageerror', (err) => console.error('[page] page error:', err.message))
+    ;({ page } = await openDesktop(browser, requests, { acceptDownloads: true }))
   }, 900_000)
 
   afterEach(async (ctx) => {

@@ -145,6 +145,24 @@ export function recordRequests(context: BrowserContext, into: string[]): void {
   context.on('page', (page) => page.on('websocket', (ws) => into.push(ws.url())))
 }
 
+/**
+ * A desktop context (1280×800, plus `options`) that records every URL into `requests` and
+ * skips the first-board name prompt (people.test.ts is where it is tested), and its first
+ * page, whose errors go to the test's log.
+ */
+export async function openDesktop(
+  browser: Browser,
+  requests: string[],
+  options: Parameters<Browser['newContext']>[0] = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options })
+  recordRequests(context, requests)
+  await context.addInitScript(() => localStorage.setItem('sketchroom:asked-name', '1'))
+  const page = await context.newPage()
+  page.on('pageerror', (err) => console.error('[page] page error:', err.message))
+  return { context, page }
+}
+
 /** URLs that reached a host other than `origin`; blob: and data: never leave the page. */
 export function foreignRequests(urls: string[], origin: string): string[] {
   const own = new URL(origin)

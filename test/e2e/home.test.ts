@@ -3,17 +3,17 @@
  * boards as cards with their preview, title, when you opened them and who else was there;
  * search by title; on a laptop and on a phone, light and dark.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import {
   type AppServer,
   foreignRequests,
   hasChromium,
-  recordRequests,
   SCREENSHOT_DIR,
   screenshotPages,
   startSuite,
   waitForEditor,
+  openDesktop,
 } from './harness'
 
 /** Pixels of a PNG (a screenshot) that differ clearly from its top-left corner, decoded by the page. */
@@ -39,18 +39,13 @@ function inkedPixels(page: Page, png: Buffer): Promise<number> {
 describe.skipIf(!hasChromium)('the home page', () => {
   let app: AppServer
   let browser: Browser
-  let context: BrowserContext
   let page: Page
   const requests: string[] = []
   let retro = ''
 
   beforeAll(async () => {
     ;({ app, browser } = await startSuite())
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
-    recordRequests(context, requests)
-    await context.addInitScript(() => localStorage.setItem('sketchroom:asked-name', '1'))
-    page = await context.newPage()
-    page.on('pageerror', (err) => console.error('[page] page error:', err.message))
+    ;({ page } = await openDesktop(browser, requests))
   }, 900_000)
 
   afterEach(async (ctx) => {

@@ -24,6 +24,7 @@ import {
   screenshotPages,
   startAppServer,
   waitForEditor,
+  openDesktop,
 } from './harness'
 
 const OFFLINE_TEXT = 'Offline — changes are kept on this device'
@@ -49,11 +50,7 @@ describe.skipIf(!hasChromium)('offline, and on a phone', () => {
     if (buildMs) console.log(`e2e: next build took ${(buildMs / 1000).toFixed(1)} s`)
     app = await startAppServer({ AUTH_SECRET, MAX_CONNECTIONS_PER_MINUTE: '100000' })
     browser = await launchChromium()
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
-    recordRequests(context, requests)
-    await context.addInitScript(() => localStorage.setItem('sketchroom:asked-name', '1'))
-    page = await context.newPage()
-    page.on('pageerror', (err) => console.error('[page] page error:', err.message))
+    ;({ context, page } = await openDesktop(browser, requests))
   }, 900_000)
 
   afterEach(async (ctx) => {

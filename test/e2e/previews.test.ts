@@ -16,10 +16,10 @@ import {
   foreignRequests,
   hasChromium,
   launchChromium,
-  recordRequests,
   screenshotPages,
   startAppServer,
   waitForEditor,
+  openDesktop,
 } from './harness'
 
 const AUTH_SECRET = 'e2e-previews-secret-0123456789abc'
@@ -88,14 +88,10 @@ describe.skipIf(!hasChromium)('board previews', () => {
       MAX_CONNECTIONS_PER_MINUTE: '100000',
     })
     browser = await launchChromium()
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
-    recordRequests(context, requests)
+    ;({ context, page } = await openDesktop(browser, requests))
     context.on('request', (request) => {
       if (request.method() === 'PUT' && request.url().includes('/api/previews')) uploads.push(request.frame().page().url())
     })
-    await context.addInitScript(() => localStorage.setItem('sketchroom:asked-name', '1'))
-    page = await context.newPage()
-    page.on('pageerror', (err) => console.error('[page] page error:', err.message))
   }, 900_000)
 
   afterEach(async (ctx) => {

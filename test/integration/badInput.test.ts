@@ -123,6 +123,10 @@ describe('bad input', () => {
     }
     await waitFor(() => reader.doc.getMap('m').get('blob') === chunk + 799, 'the honest reader to get the last write', 30_000)
     await waitFor(() => s.sync.connectionCount === 2, 'the slow consumer to be cut off')
+    // What is retained, not what is still on its way: everything stored, sockets drained.
+    await s.sync.rooms.get(room)?.settle()
+    await waitFor(() => writer.provider.ws?.bufferedAmount === 0, "the writer's socket to drain")
+    await sleep(200)
     forceGc()
     const grown = memory() - before
     // Had the server kept the slow client's share queued, it would hold ~50 MiB more.
