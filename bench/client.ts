@@ -46,13 +46,12 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { createShapeId, toRichText } from '@tldraw/tlschema'
-import { getIndices } from '@tldraw/utils'
 import * as Y from 'yjs'
 import { newRoomId } from '../lib/roomId'
-import { geoShape, records, schema } from '../test/abuse/board'
+import { seedShapes } from './seedShapes'
+import { records } from '../test/abuse/board'
 import { ensureProductionBuild, launchChromium, startAppServer } from '../test/e2e/harness'
-import { connectClient, sleep, waitFor } from '../test/helpers'
+import { connectClient, waitFor } from '../test/helpers'
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)
@@ -214,42 +213,6 @@ async function openBoard(page: Page, url: string, shapes = 0): Promise<void> {
   await hasShapes(page, shapes)
 }
 
-/**
- * Writes `n` geo shapes (50×50 on a 100-wide grid, no label) onto the board's page from a
- * stock y-websocket client in Node, in the app's format (YKeyValue of whole tldraw
- * records), `chunk` records per Yjs transaction (= one WebSocket message each).
- */
-async function seed(wsUrl: string, roomId: string, n: number, chunk: number): Promise<void> {
-  const client = connectClient(wsUrl, roomId)
-  try {
-    await waitFor(() => client.provider.synced, 'the seeding client to sync', 30_000)
-    const kv = records(client.doc)
-    const findPage = () => [...kv.map.values()].map((e) => e.val as { typeName?: string; id?: string }).find((r) => r.typeName === 'page')
-    await waitFor(() => findPage() !== undefined, 'the board to have a page', 30_000)
-    const page = findPage()!
-    const indices = getIndices(n)
-    const shapes = Array.from({ length: n }, (_, i) => ({
-      ...geoShape(createShapeId(), { w: 50, h: 50, richText: toRichText('') }),
-      x: (i % 100) * 60,
-      y: Math.floor(i / 100) * 60,
-      index: indices[i]!,
-      parentId: page.id!,
-    }))
-    schema.types.shape.validate(shapes[0]) // the server validates every record the same way
-    for (let start = 0; start < n; start += chunk) {
-      client.doc.transact(() => {
-        for (const shape of shapes.slice(start, start + chunk)) kv.set(shape.id, shape)
-      })
-      // Spread the messages out a little: the server counts them (MAX_MESSAGES_PER_SECOND).
-      await sleep(100)
-    }
-    const ws = client.provider.ws as unknown as { bufferedAmount: number } | null
-    await waitFor(() => (ws?.bufferedAmount ?? 0) === 0, 'the seed to be sent', 60_000)
-  } finally {
-    client.destroy()
-  }
-}
-
 /** One stage: how long ours took, and tldraw alone (`null`: a step tldraw alone does not have). */
 interface Stage {
   name: string
@@ -301,7 +264,7 @@ async function main() {
     await writer.page.waitForTimeout(500)
     await writer.page.evaluate(() => void window.editor!.deleteShapes([...window.editor!.getCurrentPageShapeIds()]))
     const seedStart = Date.now()
-    await seed(wsUrl, roomId, SHAPES, SEED_CHUNK)
+    await seedShapes(wsUrl, roomId, SHAPES, SEED_CHUNK)
     await hasShapes(writer.page, SHAPES).catch(async (err: unknown) => {
       const got = await writer.page.evaluate(() => window.editor?.getCurrentPageShapeIds().size)
       throw new Error(`the writer has ${got} of ${SHAPES} shapes`, { cause: err })

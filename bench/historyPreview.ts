@@ -18,13 +18,11 @@
  * Builds the app first if the build is missing or stale (see test/e2e/harness.ts).
  */
 import os from 'node:os'
-import { createShapeId, toRichText } from '@tldraw/tlschema'
-import { getIndices } from '@tldraw/utils'
 import type { Page } from 'playwright-core'
 import { newRoomId } from '../lib/roomId'
-import { geoShape, records, schema } from '../test/abuse/board'
+import { seedShapes } from './seedShapes'
 import { ensureProductionBuild, launchChromium, startAppServer } from '../test/e2e/harness'
-import { connectClient, sleep, waitFor } from '../test/helpers'
+import { sleep, waitFor } from '../test/helpers'
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)
@@ -46,36 +44,6 @@ const load = () => os.loadavg()[0]!.toFixed(2)
 declare global {
   interface Window {
     __preview?: Promise<{ clicked: number; painted: number; fetched: number | null }>
-  }
-}
-
-/** Writes `n` valid geo shapes onto the board's page from Node, `CHUNK` per transaction. */
-async function seed(wsUrl: string, roomId: string, n: number): Promise<void> {
-  const client = connectClient(wsUrl, roomId)
-  try {
-    await waitFor(() => client.provider.synced, 'the seeding client to sync', 30_000)
-    const kv = records(client.doc)
-    const page = [...kv.map.values()].map((e) => e.val as { typeName?: string; id?: string }).find((r) => r.typeName === 'page')
-    if (!page?.id) throw new Error('the board has no page yet')
-    const indices = getIndices(n)
-    const shapes = Array.from({ length: n }, (_, i) => ({
-      ...geoShape(createShapeId(), { w: 50, h: 50, richText: toRichText('') }),
-      x: (i % 100) * 60,
-      y: Math.floor(i / 100) * 60,
-      index: indices[i]!,
-      parentId: page.id!,
-    }))
-    schema.types.shape.validate(shapes[0])
-    for (let start = 0; start < n; start += CHUNK) {
-      client.doc.transact(() => {
-        for (const shape of shapes.slice(start, start + CHUNK)) kv.set(shape.id, shape)
-      })
-      await sleep(100)
-    }
-    const ws = client.provider.ws as unknown as { bufferedAmount: number } | null
-    await waitFor(() => (ws?.bufferedAmount ?? 0) === 0, 'the seed to be sent', 60_000)
-  } finally {
-    client.destroy()
   }
 }
 
@@ -129,7 +97,7 @@ async function main() {
     await page.evaluate(() => {
       window.editor!.createShape({ type: 'geo', x: -200, y: -200, props: { w: 50, h: 50 } })
     })
-    await seed(`${app.origin.replace(/^http/, 'ws')}/sync`, roomId, SHAPES - 1)
+    await seedShapes(`${app.origin.replace(/^http/, 'ws')}/sync`, roomId, SHAPES - 1, CHUNK)
     await page.waitForFunction((n) => (window.editor?.getCurrentPageShapeIds().size ?? 0) >= n, SHAPES, { timeout: 300_000 })
     const listUrl = `${app.origin}/api/boards/${roomId}/versions`
     let versionId = ''
