@@ -21,6 +21,7 @@ import { APP_COMPONENTS, EMBED_COMPONENTS } from './panels'
 import { TLDRAW_ASSET_URLS } from './tldrawAssets'
 import { useAssetLimits } from './useAssetLimits'
 import { useEditorSetup } from './useEditorSetup'
+import { usePageTitle } from './usePageTitle'
 
 const licenseKey = process.env.NEXT_PUBLIC_TLDRAW_LICENSE_KEY || undefined
 // Module-level: tldraw rebuilds its asset utils, and with them the whole editor, when
@@ -74,9 +75,7 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
   }, [title])
   const overrides = useMemo(() => exportOverrides(() => titleRef.current), [])
 
-  useEffect(() => {
-    document.title = `${title || 'Untitled board'} · sketchroom`
-  }, [title])
+  usePageTitle(`${title || 'Untitled board'} · sketchroom`)
   // The app's own pages go in the recent list (an embed is someone else's page): an edit
   // page by its room id, a view page by its view link.
   const recentId = link.kind === 'room' && !embed ? link.roomId : null

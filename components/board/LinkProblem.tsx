@@ -1,7 +1,7 @@
 'use client'
 
-import { useEffect } from 'react'
 import { BOARD_DELETED_MESSAGE, LINK_RESET_MESSAGE } from '@/lib/links'
+import { usePageTitle } from './usePageTitle'
 
 /**
  * What an expired, forged or mistyped link shows instead of a board: the server's reason
@@ -22,10 +22,10 @@ export function LinkProblem({ message, embedded = false }: { message: string; em
         : 'This link does not work'
   const detail = sentence(message)
   // The page's own title was chosen before the server had looked at the link.
-  useEffect(() => {
-    if (!embedded)
-      document.title = `${deleted ? 'Board deleted' : expired ? 'Link expired' : reset ? 'Link reset' : 'Link not valid'} · sketchroom`
-  }, [deleted, expired, reset, embedded])
+  usePageTitle(
+    embedded ? null : `${deleted ? 'Board deleted' : expired ? 'Link expired' : reset ? 'Link reset' : 'Link not valid'} · sketchroom`,
+    1,
+  )
   return (
     <main className="sr-link-problem" role="alert" data-testid="link-problem">
       <h1>{heading}</h1>

@@ -60,7 +60,7 @@ describe.skipIf(!hasChromium)('[S113] [S114] a board deleted while it is open', 
     const problem = page.getByTestId('link-problem')
     await problem.waitFor({ timeout: 20_000 })
     expect(await problem.locator('h1').textContent()).toBe('This board was deleted')
-    expect(await page.title()).toBe('Board deleted · sketchroom')
+    await expect.poll(() => page.title()).toBe('Board deleted · sketchroom')
     await page.reload()
     await problem.waitFor({ timeout: 20_000 })
     expect(await problem.locator('h1').textContent()).toBe('This board was deleted')

@@ -303,7 +303,7 @@ describe.skipIf(!hasChromium)('share and embed', () => {
       await expect.poll(() => page.getByTestId('link-problem').textContent(), { timeout: 20_000 }).toMatch(/This link was reset/)
       await page.reload()
       await expect.poll(() => page.getByTestId('link-problem').textContent(), { timeout: 20_000 }).toMatch(/This link was reset/)
-      expect(await page.title()).toMatch(/Link reset/)
+      await expect.poll(() => page.title()).toMatch(/Link reset/)
       // The new link opens the board; the owner's own page (the room id) never noticed.
       await page.goto(newViewUrl)
       await waitForEditor(page)
