@@ -91,17 +91,9 @@ export class UpdateIntake {
     let beforeState = new Map<number, number>()
     // The transaction Yjs would open for a remote update, opened here to keep the state it
     // started from (Yjs computes it anyway) for the slow paths below; encoded only there.
-    document.touching(info.clients, () =>
-      Y.transact(
-        doc,
-        (tr) => {
-          beforeState = tr.beforeState
-          Y.applyUpdate(doc, update, from)
-        },
-        from,
-        false,
-      ),
-    )
+    document.touching(info.clients, () => {
+      beforeState = transactFrom(doc, from, false, () => Y.applyUpdate(doc, update, from))
+    })
     const before = () => Y.encodeStateVector(beforeState)
 
     const watcher = document.watcher
@@ -154,16 +146,7 @@ export class UpdateIntake {
     const { document } = this.options
     const doc = document.doc
     const changesBefore = document.changes
-    let beforeState = new Map<number, number>()
-    Y.transact(
-      doc,
-      (tr) => {
-        beforeState = tr.beforeState
-        change(doc)
-      },
-      SERVER_CHANGE,
-      true,
-    )
+    const beforeState = transactFrom(doc, SERVER_CHANGE, true, () => change(doc))
     const watcher = document.watcher
     const violations = watcher?.take() ?? []
     if (violations.length > 0) {
@@ -202,16 +185,7 @@ export class UpdateIntake {
     const { document } = this.options
     const doc = document.doc
     const changesBefore = document.changes
-    let beforeState = new Map<number, number>()
-    Y.transact(
-      doc,
-      (tr) => {
-        beforeState = tr.beforeState
-        document.applyRemote(update)
-      },
-      REMOTE,
-      false,
-    )
+    const beforeState = transactFrom(doc, REMOTE, false, () => document.applyRemote(update))
     const watcher = document.watcher
     const violations = watcher?.take() ?? []
     const guarded = document.takeGuarded()
@@ -266,4 +240,22 @@ export class TooManyRefused extends SyncError {
   ) {
     super('malformed', message)
   }
+}
+
+/**
+ * Runs `apply` in one transaction of `doc` (nested Yjs calls join it) and returns the
+ * state it started from, which Yjs computes for every transaction anyway.
+ */
+function transactFrom(doc: Y.Doc, origin: unknown, local: boolean, apply: () => void): Map<number, number> {
+  let beforeState = new Map<number, number>()
+  Y.transact(
+    doc,
+    (tr) => {
+      beforeState = tr.beforeState
+      apply()
+    },
+    origin,
+    local,
+  )
+  return beforeState
 }
