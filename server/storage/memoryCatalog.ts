@@ -7,7 +7,7 @@ import {
   type NewVersion,
   type VersionInfo,
 } from './Store'
-import { assembleVersion, contentHash, layoutVersion, newVersionId } from './versionLayout'
+import { assembleVersion, contentHash, layoutVersion, newVersionId, storedVersionInfo } from './versionLayout'
 
 interface StoredVersion extends VersionInfo {
   hash: string
@@ -118,10 +118,7 @@ export class MemoryCatalog implements BoardCatalog {
     if (newest?.hash === hash && version.name === null) return null
     const keyframe = [...list].reverse().find((v) => v.base === null)
     const { data, base } = layoutVersion(version.state, keyframe ? { id: keyframe.id, state: keyframe.data } : null)
-    let id = newVersionId(version.createdAt)
-    if (newest && id <= newest.id) id = newVersionId(Number.parseInt(newest.id.split('-')[0]!, 36) + 1)
-    const info: VersionInfo = { id, ...version, bytes: version.state.length, storedBytes: data.length }
-    delete (info as Partial<NewVersion>).state
+    const info = storedVersionInfo(newVersionId(version.createdAt, newest?.id), version, data.length)
     list.push({ ...info, hash, base, hidden: false, data: data.slice() })
     return info
   }

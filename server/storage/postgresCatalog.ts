@@ -9,7 +9,7 @@ import {
   type VersionInfo,
   type VersionReason,
 } from './Store'
-import { assembleVersion, contentHash, layoutVersion, newVersionId } from './versionLayout'
+import { assembleVersion, contentHash, layoutVersion, newVersionId, storedVersionInfo } from './versionLayout'
 
 interface BoardRow {
   room: string
@@ -161,8 +161,7 @@ export class PostgresCatalog implements BoardCatalog {
         )
       ).rows[0]
       const { data, base } = layoutVersion(version.state, keyframe ? { id: keyframe.id, state: toBytes(keyframe.data) } : null)
-      let id = newVersionId(version.createdAt)
-      if (newest && id <= newest.id) id = newVersionId(Number.parseInt(newest.id.split('-')[0]!, 36) + 1)
+      const id = newVersionId(version.createdAt, newest?.id)
       await client.query(
         `INSERT INTO ${this.versionsTable} (room, id, created_at, reason, name, shapes, bytes, editors, hash, base, data)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -180,17 +179,7 @@ export class PostgresCatalog implements BoardCatalog {
           toBuffer(data),
         ],
       )
-      const info: VersionInfo = {
-        id,
-        createdAt: version.createdAt,
-        reason: version.reason,
-        name: version.name,
-        shapes: version.shapes,
-        bytes: version.state.length,
-        storedBytes: data.length,
-        editors: version.editors,
-      }
-      return info
+      return storedVersionInfo(id, version, data.length)
     })
   }
 

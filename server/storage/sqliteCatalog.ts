@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3'
 import { FileLocks } from './fileLock'
 import type { BoardCatalog, BoardInfo, BoardLock, BoardPatch, NewVersion, VersionInfo, VersionReason } from './Store'
-import { assembleVersion, contentHash, layoutVersion, newVersionId } from './versionLayout'
+import { assembleVersion, contentHash, layoutVersion, newVersionId, storedVersionInfo } from './versionLayout'
 
 /** The tables of data format 2 (see SqliteStore's migrations). */
 export const SQLITE_CATALOG_DDL = `
@@ -198,22 +198,11 @@ export class SqliteCatalog implements BoardCatalog {
       if (newest?.hash === hash && version.name === null) return null
       const keyframe = this.statements.keyframe.get(roomId)
       const { data, base } = layoutVersion(version.state, keyframe ? { id: keyframe.id, state: keyframe.data } : null)
-      let id = newVersionId(version.createdAt)
-      // Ids sort by time; one taken in the same millisecond as the newest still sorts after it.
-      if (newest && id <= newest.id) id = newVersionId(Number.parseInt(newest.id.split('-')[0]!, 36) + 1)
+      const id = newVersionId(version.createdAt, newest?.id)
       const row = { room: roomId, id, ...version, editors: JSON.stringify(version.editors), hash, base, data, bytes: version.state.length }
       this.statements.ensure.run(roomId, version.createdAt)
       this.statements.insertVersion.run(row)
-      return {
-        id,
-        createdAt: version.createdAt,
-        reason: version.reason,
-        name: version.name,
-        shapes: version.shapes,
-        bytes: version.state.length,
-        storedBytes: data.length,
-        editors: version.editors,
-      }
+      return storedVersionInfo(id, version, data.length)
     })()
   }
 

@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import * as Y from 'yjs'
+import type { NewVersion, VersionInfo } from './Store'
 
 /** A diff at least this fraction of the whole document makes the version a keyframe instead. */
 const KEYFRAME_WHEN_DIFF_OVER = 0.25
@@ -34,6 +35,15 @@ export function contentHash(state: Uint8Array): string {
 }
 
 /** Sortable by time (and unguessable enough to name nothing but this version). */
-export function newVersionId(at: number): string {
-  return `${Math.floor(at).toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`
+export function newVersionId(at: number, newestId?: string): string {
+  const id = `${Math.floor(at).toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`
+  // Ids sort by time; one taken in the same millisecond as the newest still sorts after it.
+  if (newestId === undefined || id > newestId) return id
+  return newVersionId(Number.parseInt(newestId.split('-')[0]!, 36) + 1)
+}
+
+/** What a catalog answers for a version it just stored as `storedBytes`. */
+export function storedVersionInfo(id: string, version: NewVersion, storedBytes: number): VersionInfo {
+  const { createdAt, reason, name, shapes, editors, state } = version
+  return { id, createdAt, reason, name, shapes, bytes: state.length, storedBytes, editors }
 }
