@@ -62,11 +62,6 @@ export class RoomDocument {
     return zlib.inflateRawSync(this.packedState!)
   }
 
-  /** Bytes this document keeps while dormant (0 while live). */
-  get dormantBytes(): number {
-    return (this.packedState?.length ?? 0) + (this.vectorFrame?.length ?? 0) + (this.dormantVector?.length ?? 0)
-  }
-
   /** Bumped by every transaction that changed the document. */
   get changes(): number {
     return this.changeCount
