@@ -52,24 +52,15 @@ import { seedShapes } from './seedShapes'
 import { records } from '../test/abuse/board'
 import { ensureProductionBuild, launchChromium, startAppServer } from '../test/e2e/harness'
 import { connectClient, waitFor } from '../test/helpers'
+import { numberFlag, roundedMedian } from './cli'
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`)
-  const value = i >= 0 ? Number(process.argv[i + 1]) : NaN
-  return Number.isFinite(value) && value > 0 ? value : fallback
-}
-
-const SHAPES = arg('shapes', 5000)
-const BATCH = arg('batch', 1000)
-const RUNS = arg('runs', 5)
+const SHAPES = numberFlag('shapes', 5000)
+const BATCH = numberFlag('batch', 1000)
+const RUNS = numberFlag('runs', 5)
 const SEED_CHUNK = 500
 const VIEWPORT = { width: 1280, height: 800 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 ? s[mid]! : Math.round((s[mid - 1]! + s[mid]!) / 2)
-}
+const median = roundedMedian
 const load = () => os.loadavg()[0]!.toFixed(2)
 
 declare global {

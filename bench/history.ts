@@ -26,14 +26,11 @@ import { SqliteStore } from '../server/storage/SqliteStore'
 import type { Store } from '../server/storage/Store'
 import { fmtBytes, median } from './scenarios'
 import { geoShape } from './wire'
+import { numberFlag } from './cli'
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : fallback
-}
-const SHAPES = arg('shapes', 5000)
-const VERSIONS = arg('versions', 1000)
-const REQUESTS = arg('requests', 50)
+const SHAPES = numberFlag('shapes', 5000)
+const VERSIONS = numberFlag('versions', 1000)
+const REQUESTS = numberFlag('requests', 50)
 
 function percentile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b)
