@@ -9,6 +9,7 @@ import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core'
 import { statusFrame } from '../../components/sync/fakeSyncServer'
+import { MessageType } from '../../lib/protocol'
 import { newRoomId } from '../../lib/roomId'
 import { TokenSigner } from '../../server/http/tokens'
 import {
@@ -170,10 +171,19 @@ describe.skipIf(!hasChromium)('offline, and on a phone', () => {
 
   test('"Saving paused" while the server says it cannot save, "Online" again when it can', async () => {
     const routed: WebSocketRoute[] = []
+    // Status frames the server itself sent on the latest socket: it says `ok` when a socket
+    // joins, so ours are sent only after that one has reached the page, not overtaken by it.
+    let serverStatuses = 0
     const p = await context.newPage()
     try {
       await p.routeWebSocket(/\/sync\//, (ws) => {
-        ws.connectToServer()
+        const server = ws.connectToServer()
+        serverStatuses = 0
+        server.onMessage((message) => {
+          const bytes = typeof message === 'string' ? Buffer.from(message) : message
+          if (bytes[0] === MessageType.Status) serverStatuses++
+          ws.send(message)
+        })
         routed.push(ws)
       })
       await p.goto(`${app.origin}/b/${roomId}`)
@@ -184,6 +194,7 @@ describe.skipIf(!hasChromium)('offline, and on a phone', () => {
           .textContent({ timeout: 1000 })
           .catch(() => '')
       await expect.poll(shown, { timeout: 20_000 }).toBe('Online')
+      await expect.poll(() => serverStatuses, { timeout: 20_000 }).toBeGreaterThan(0)
       expect(new URL(routed[0]!.url()).searchParams.get('features')).toBe('status')
       routed.at(-1)!.send(Buffer.from(statusFrame({ saving: 'paused' })))
       await expect.poll(shown, { timeout: 10_000 }).toBe('Saving paused')
