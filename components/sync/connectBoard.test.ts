@@ -9,6 +9,7 @@ import { bindStoreToDoc, recordsOf } from './bindStore'
 import type { BoardEvent } from '@/lib/protocol'
 import { connectBoard, type BoardState } from './connectBoard'
 import { startFakeSyncServer, statusFrame } from './fakeSyncServer'
+import { dropLocalCopy, openLocalCopy, takeLocalCopy } from './localCopy'
 import { editorRecords, geo, newStore } from './testStore'
 
 const scope = testScope()
@@ -346,6 +347,65 @@ describe('connectBoard, with a copy on this device', () => {
     scope.defer(() => board.dispose())
     await waitFor(() => recordsOf(fake.doc).get(shape!.id) !== undefined, 'the server to have the copy')
     expect(updates).toEqual([])
+  })
+
+  test('a copy the page began reading before the board code loaded is the one the board opens from, read once', async () => {
+    const server = await silentServer()
+    let shape: ReturnType<typeof geo> | null = null
+    const copy = keptCopy((store) => store.put([(shape = geo(store, 7))]))
+    const reads: string[] = []
+    let destroyed = 0
+    openLocalCopy('early-room', (name, doc) => {
+      reads.push(name)
+      return { whenSynced: sleep(20).then(() => Y.applyUpdate(doc, copy)), destroy: () => void destroyed++ }
+    })
+    // Asked again while it waits (the page rendered twice): still one read.
+    openLocalCopy('early-room', () => {
+      throw new Error('read twice')
+    })
+    const reports: BoardState[] = []
+    const board = connectBoard(
+      {
+        room: 'early-room',
+        origin: server.url,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        network: null,
+        serverWaitMs: 60_000,
+      },
+      (state) => reports.push(state),
+    )
+    await waitFor(() => reports.some((r) => r.status === 'synced'), 'the board to show')
+    const state = reports.find((r) => r.status === 'synced')
+    if (state?.status !== 'synced') throw new Error('unreachable')
+    expect(state.store.get(shape!.id as never)).toMatchObject({ x: 7 })
+    expect(reads).toEqual(['sketchroom:early-room'])
+    // Taken: the page moving on does not close it under the board; the board does.
+    dropLocalCopy('early-room')
+    expect(destroyed).toBe(0)
+    board.dispose()
+    expect(destroyed).toBe(1)
+  })
+
+  test("connecting does not send the whole board to this browser's other tabs", async () => {
+    const server = await silentServer()
+    const copy = keptCopy((store) => store.put([geo(store, 8)]))
+    // Where stock y-websocket would publish its sync step 2 (the whole doc) on every connect.
+    const channel = new BroadcastChannel(`${server.url.replace(/^http/, 'ws')}/sync/kept-room`)
+    const heard: unknown[] = []
+    channel.onmessage = (event) => heard.push(event.data)
+    scope.defer(() => channel.close())
+    const reports = openWithCopy(server, copy)
+    await waitFor(() => reports.some((r) => r.status === 'synced') && server.sockets() === 1, 'the board to show and connect')
+    await sleep(200)
+    expect(heard).toEqual([])
+  })
+
+  test('a copy read early that no board takes is closed when the page moves on', () => {
+    let destroyed = 0
+    openLocalCopy('left-room', () => ({ whenSynced: Promise.resolve(), destroy: () => void destroyed++ }))
+    dropLocalCopy('left-room')
+    expect(destroyed).toBe(1)
+    expect(takeLocalCopy('left-room')).toBeNull()
   })
 
   test('a copy written by an older tldraw waits for the server, which may know a newer one', async () => {
