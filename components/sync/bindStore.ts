@@ -122,27 +122,32 @@ export function sharedWith<T>(prev: T, next: T): T {
   if (Object.is(prev, next)) return prev
   if (typeof prev !== 'object' || typeof next !== 'object' || prev === null || next === null) return next
   if (Array.isArray(prev) !== Array.isArray(next)) return next
+  // Nothing is copied until a difference is found: most parts of a changed record are equal.
   if (Array.isArray(next)) {
     const before = prev as unknown[]
-    let same = before.length === next.length
-    const out = next.map((value, i) => {
-      const shared = sharedWith(before[i], value)
-      if (shared !== before[i]) same = false
-      return shared
-    })
-    return (same ? prev : out) as T
+    let out: unknown[] | null = before.length === next.length ? null : next.slice(0, 0)
+    for (let i = 0; i < next.length; i++) {
+      const shared = sharedWith(before[i], next[i])
+      if (out === null && shared !== before[i]) out = before.slice(0, i)
+      out?.push(shared)
+    }
+    return (out ?? prev) as T
   }
   const before = prev as Record<string, unknown>
   const after = next as Record<string, unknown>
   const keys = Object.keys(after)
-  let same = keys.length === Object.keys(before).length
-  const out: Record<string, unknown> = {}
-  for (const key of keys) {
-    const shared = key in before ? sharedWith(before[key], after[key]) : after[key]
-    if (shared !== before[key] || !(key in before)) same = false
-    out[key] = shared
+  let out: Record<string, unknown> | null = keys.length === Object.keys(before).length ? null : {}
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
+    const known = Object.hasOwn(before, key)
+    const shared = known ? sharedWith(before[key], after[key]) : after[key]
+    if (out === null && (!known || shared !== before[key])) {
+      out = {}
+      for (let k = 0; k < i; k++) out[keys[k]!] = before[keys[k]!]
+    }
+    if (out !== null) out[key] = shared
   }
-  return (same ? prev : out) as T
+  return (out ?? prev) as T
 }
 
 /**
