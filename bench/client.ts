@@ -187,7 +187,18 @@ async function timeOpen(page: Page, url: string): Promise<Marks & { total: numbe
   await page.waitForFunction(() => window.__bench?.frame !== undefined, null, { timeout: 300_000 })
   const m = (await page.evaluate(() => ({ ...window.__bench!, arrived: window.__lastBigMessage })))!
   const app = await appMarks(page)
+  // When the page's HTML had arrived, and when the document's own scripts had run.
+  const nav = await page.evaluate(() => {
+    const [entry] = performance.getEntriesByType('navigation') as PerformanceNavigationTiming[]
+    return entry
+      ? { html: performance.timeOrigin + entry.responseEnd, parsed: performance.timeOrigin + entry.domContentLoadedEventEnd }
+      : null
+  })
   const rel: Marks = {}
+  if (nav) {
+    rel.html = nav.html - started
+    rel.parsed = nav.parsed - started
+  }
   for (const [k, v] of Object.entries(app)) rel[k] = v - started
   if (m.arrived !== undefined) rel.arrived = m.arrived - started
   rel.store = m.store! - started
@@ -293,7 +304,22 @@ async function main() {
         const r = await timeOpen(page, boardUrl)
         cold.push(r)
         console.log(
-          line(`open #${run + 1}, ours`, r, ['connect', 'arrived', 'local', 'synced', 'start', 'kv', 'load', 'bound', 'editor', 'dom']),
+          line(`open #${run + 1}, ours`, r, [
+            'html',
+            'parsed',
+            'copy-open',
+            'copy-read',
+            'connect',
+            'arrived',
+            'local',
+            'synced',
+            'start',
+            'kv',
+            'load',
+            'bound',
+            'editor',
+            'dom',
+          ]),
         )
         // Let y-indexeddb finish writing what it keeps before the page goes.
         await page.waitForTimeout(2000)
@@ -302,7 +328,21 @@ async function main() {
         const w = await timeOpen(second.page, boardUrl)
         warm.push(w)
         console.log(
-          line(`open #${run + 1}, ours again`, w, ['connect', 'local', 'synced', 'start', 'kv', 'load', 'bound', 'editor', 'dom']),
+          line(`open #${run + 1}, ours again`, w, [
+            'html',
+            'parsed',
+            'copy-open',
+            'copy-read',
+            'connect',
+            'local',
+            'synced',
+            'start',
+            'kv',
+            'load',
+            'bound',
+            'editor',
+            'dom',
+          ]),
         )
         await context.close()
       }
@@ -314,14 +354,14 @@ async function main() {
         }, snapshot)
         const r = await timeOpen(page, floorUrl)
         floorCold.push(r)
-        console.log(line(`open #${run + 1}, tldraw alone`, r, ['connect', 'load', 'editor', 'dom']))
+        console.log(line(`open #${run + 1}, tldraw alone`, r, ['html', 'parsed', 'connect', 'load', 'editor', 'dom']))
         // As long as ours: the service worker installs meanwhile, for both.
         await page.waitForTimeout(2000)
         await page.close()
         const second = await newPage(browser, context)
         const w = await timeOpen(second.page, floorUrl)
         floorWarm.push(w)
-        console.log(line(`open #${run + 1}, tldraw alone again`, w, ['connect', 'load', 'editor', 'dom']))
+        console.log(line(`open #${run + 1}, tldraw alone again`, w, ['html', 'parsed', 'connect', 'load', 'editor', 'dom']))
         await context.close()
       }
       loads.push(load())
@@ -342,6 +382,11 @@ async function main() {
         await page.goto(`${app.origin}/healthz`)
         const r = await profiled(page, name, () => timeOpen(page, url))
         console.log(`  (profiled ${name}: ${Math.round(r.total)} ms, in ${PROFILE_DIR}/${name}.cpuprofile)`)
+        // And the open again, warm, as in the runs.
+        await page.waitForTimeout(2000)
+        await page.goto(`${app.origin}/healthz`)
+        const again = await profiled(page, `${name}-again`, () => timeOpen(page, url))
+        console.log(`  (profiled ${name}-again: ${Math.round(again.total)} ms, in ${PROFILE_DIR}/${name}-again.cpuprofile)`)
         await context.close()
       }
     }
