@@ -283,31 +283,34 @@ describe('connectBoard, with a copy on this device', () => {
     return Y.encodeStateAsUpdate(doc)
   }
 
-  function openWithCopy(server: { url: string }, copy: Uint8Array) {
+  /** Opens `room` with `copy` as this device's copy; with none, from what the page read early (`openLocalCopy`). */
+  function openWithCopy(server: { url: string }, copy: Uint8Array | null, room = 'kept-room') {
     const reports: BoardState[] = []
     const board = connectBoard(
       {
-        room: 'kept-room',
+        room,
         origin: server.url,
         WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
         network: null,
         serverWaitMs: 60_000,
-        persistence: (_name, doc) => {
-          Y.applyUpdate(doc, copy)
-          return { whenSynced: Promise.resolve(), destroy() {} }
-        },
+        persistence: copy
+          ? (_name, doc) => {
+              Y.applyUpdate(doc, copy)
+              return { whenSynced: Promise.resolve(), destroy() {} }
+            }
+          : undefined,
       },
       (state) => reports.push(state),
     )
     scope.defer(() => board.dispose())
-    return reports
+    return { reports, board }
   }
 
   test('opens from it at once, without waiting for the server', async () => {
     const server = await silentServer()
     let shape: ReturnType<typeof geo> | null = null
     const copy = keptCopy((store) => store.put([(shape = geo(store, 5))]))
-    const reports = openWithCopy(server, copy)
+    const { reports } = openWithCopy(server, copy)
     await waitFor(() => reports.some((r) => r.status === 'synced'), 'the board to show')
     const state = reports.find((r) => r.status === 'synced')
     if (state?.status !== 'synced') throw new Error('unreachable')
@@ -363,17 +366,7 @@ describe('connectBoard, with a copy on this device', () => {
     openLocalCopy('early-room', () => {
       throw new Error('read twice')
     })
-    const reports: BoardState[] = []
-    const board = connectBoard(
-      {
-        room: 'early-room',
-        origin: server.url,
-        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-        network: null,
-        serverWaitMs: 60_000,
-      },
-      (state) => reports.push(state),
-    )
+    const { reports, board } = openWithCopy(server, null, 'early-room')
     await waitFor(() => reports.some((r) => r.status === 'synced'), 'the board to show')
     const state = reports.find((r) => r.status === 'synced')
     if (state?.status !== 'synced') throw new Error('unreachable')
@@ -394,7 +387,7 @@ describe('connectBoard, with a copy on this device', () => {
     const heard: unknown[] = []
     channel.onmessage = (event) => heard.push(event.data)
     scope.defer(() => channel.close())
-    const reports = openWithCopy(server, copy)
+    const { reports } = openWithCopy(server, copy)
     await waitFor(() => reports.some((r) => r.status === 'synced') && server.sockets() === 1, 'the board to show and connect')
     await sleep(200)
     expect(heard).toEqual([])
@@ -415,7 +408,7 @@ describe('connectBoard, with a copy on this device', () => {
       const schema = store.schema.serialize()
       doc.getMap('meta').set('schema', { ...schema, sequences: { ...schema.sequences, 'com.tldraw.shape': 0 } })
     })
-    const reports = openWithCopy(server, copy)
+    const { reports } = openWithCopy(server, copy)
     await waitFor(() => server.sockets() === 1, 'the board to connect')
     await sleep(300)
     expect(reports.some((r) => r.status === 'synced')).toBe(false)
