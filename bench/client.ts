@@ -190,6 +190,34 @@ async function profiled<T>(page: Page, name: string, fn: () => Promise<T>): Prom
   }
 }
 
+/** How long the board must be still before an editor renders its preview (components/board/PreviewUploader.tsx), plus a margin. */
+const PREVIEW_QUIET_MS = 2_500
+
+/**
+ * Resolves once `page` has drawn 10 frames in a row without a long gap: nothing big is
+ * running on its main thread (such as the writer rendering the board's preview, which an
+ * editor does once the board has been still for 2 s, or y-indexeddb's idle writes).
+ */
+function settle(page: Page): Promise<void> {
+  return page.evaluate(
+    () =>
+      new Promise<void>((resolve) => {
+        // A page that draws no frames at all (hidden) is not waited for past 10 s.
+        setTimeout(resolve, 10_000)
+        let last = performance.now()
+        let smooth = 0
+        const tick = () => {
+          const now = performance.now()
+          smooth = now - last < 50 ? smooth + 1 : 0
+          last = now
+          if (smooth >= 10) resolve()
+          else requestAnimationFrame(tick)
+        }
+        requestAnimationFrame(tick)
+      }),
+  )
+}
+
 /** The app's marks (components/sync/timing.ts), the first of each name. */
 async function appMarks(page: Page): Promise<Marks> {
   const list = await page.evaluate(() => globalThis.__sketchroomMarks ?? [])
@@ -421,8 +449,12 @@ async function main() {
     for (let run = 0; run < RUNS + (PROFILE_DIR ? 1 : 0); run++) {
       // The extra run is profiled, and left out of the figures.
       const profiling = run === RUNS
-      const stops = profiling ? [await startProfile(writer.page, 'remote-writer'), await startProfile(viewer.page, 'remote-viewer')] : []
       const rotation = (run + 1) * 7
+      // The previous run's change may have made a preview due in the writer: let it render
+      // first, so neither this run nor the floor's shares the two cores with it.
+      await viewer.page.waitForTimeout(PREVIEW_QUIET_MS)
+      await Promise.all([settle(writer.page), settle(viewer.page)])
+      const stops = profiling ? [await startProfile(writer.page, 'remote-writer'), await startProfile(viewer.page, 'remote-viewer')] : []
       await watchRemote(rotation)
       const w = await writer.page.evaluate(
         ({ batch, rotation }) => {
@@ -471,6 +503,8 @@ async function main() {
 
       // tldraw alone: the same records (this rotation + 3), merged from memory in the viewer.
       const floorRotation = rotation + 3
+      await viewer.page.waitForTimeout(PREVIEW_QUIET_MS)
+      await Promise.all([settle(writer.page), settle(viewer.page)])
       await watchRemote(floorRotation)
       const f = await viewer.page.evaluate(
         ({ batch, rotation }) => {

@@ -420,7 +420,6 @@ describe('connectBoard, what is encoded and kept', () => {
     const s = await scope.server()
     const kept: Array<{ update: Uint8Array; fromServer: boolean }> = []
     let boardDoc: Y.Doc | null = null
-    let listenedDuringServerChange: boolean | null = null
     const reports: BoardState[] = []
     const board = connectBoard(
       {
@@ -430,11 +429,6 @@ describe('connectBoard, what is encoded and kept', () => {
         network: null,
         persistence: (_name, doc) => {
           boardDoc = doc
-          // Yjs encodes a transaction only if the doc has an 'update' listener then.
-          doc.getArray('records').observe((event) => {
-            if (event.transaction.origin !== null && typeof event.transaction.origin === 'object' && 'ws' in event.transaction.origin)
-              listenedDuringServerChange = (doc as unknown as { _observers: Map<string, Set<unknown>> })._observers.has('update')
-          })
           return {
             whenSynced: Promise.resolve(),
             destroy() {},
@@ -445,6 +439,14 @@ describe('connectBoard, what is encoded and kept', () => {
       (state) => reports.push(state),
     )
     scope.defer(() => board.dispose())
+    // Yjs encodes a transaction if the doc has an 'update' listener when it looks, right
+    // after 'afterTransactionCleanup'; this listener comes after the board's own.
+    const serverChangeListened: boolean[] = []
+    boardDoc!.on('afterTransactionCleanup', (transaction: Y.Transaction) => {
+      const { origin } = transaction
+      if (origin !== null && typeof origin === 'object' && 'ws' in origin)
+        serverChangeListened.push((boardDoc as unknown as { _observers: Map<string, Set<unknown>> })._observers.has('update'))
+    })
     await waitFor(() => reports.some((r) => r.status === 'synced'), 'the board to sync')
     const state = reports.find((r) => r.status === 'synced')
     if (state?.status !== 'synced') throw new Error('unreachable')
@@ -457,7 +459,10 @@ describe('connectBoard, what is encoded and kept', () => {
     const theirs = geo(peerStore, 9)
     peerStore.put([theirs])
     await waitFor(() => state.store.get(theirs.id as never) !== undefined, "the peer's shape")
-    expect(listenedDuringServerChange).toBe(false)
+    // Every server change, the sync's included, went through the binding's YKeyValue (which
+    // opens a transaction of its own in its observer), and none was encoded.
+    expect(serverChangeListened.length).toBeGreaterThan(0)
+    expect(serverChangeListened.every((listened) => !listened)).toBe(true)
     const fromServer = kept.filter((k) => k.fromServer)
     expect(fromServer.length).toBeGreaterThan(0)
     // What was kept is the change itself: applied to an empty doc, it holds the shape.

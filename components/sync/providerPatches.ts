@@ -211,7 +211,6 @@ export function encodeOnlyWhatIsSent(
   const send = provider._updateHandler
   doc.off('update', send)
   const onUpdate = (update: Uint8Array, origin: unknown) => {
-    // The server's, encoded anyway because a nested local transaction added the listener.
     if (origin === provider) return
     send(update, origin)
     keep?.(update, origin)
@@ -226,8 +225,13 @@ export function encodeOnlyWhatIsSent(
   listen(true)
   const unsent = (origin: unknown) =>
     origin === provider || (copyOrigin !== undefined && origin === copyOrigin && !provider.wsconnected && !provider.bcconnected)
-  const beforeTransaction = (transaction: Y.Transaction) => listen(!unsent(transaction.origin))
-  doc.on('beforeTransaction', beforeTransaction)
+  // Decided per transaction at `afterTransactionCleanup`, which Yjs emits right before it
+  // looks for `update` listeners. Deciding when a transaction begins is not enough:
+  // observers open transactions of their own while the server's is being cleaned up
+  // (y-utility's YKeyValue does on every change), and their start would put the listener
+  // back just in time for the server's change to be encoded after all.
+  const beforeCheck = (transaction: Y.Transaction) => listen(!unsent(transaction.origin))
+  doc.on('afterTransactionCleanup', beforeCheck)
 
   const readSync = provider.messageHandlers[MessageType.Sync]!
   provider.messageHandlers[MessageType.Sync] = (encoder, decoder, p, emitSynced, messageType) => {
@@ -237,7 +241,7 @@ export function encodeOnlyWhatIsSent(
     if (keep && (kind === SyncType.Step2 || kind === SyncType.Update)) keep(decoding.readVarUint8Array(peek), provider)
   }
   return () => {
-    doc.off('beforeTransaction', beforeTransaction)
+    doc.off('afterTransactionCleanup', beforeCheck)
     listen(false)
     provider.messageHandlers[MessageType.Sync] = readSync
     doc.on('update', send)
