@@ -147,22 +147,7 @@ async function newPage(browser: Browser, context?: BrowserContext): Promise<{ co
 type Marks = Record<string, number>
 
 /** The marks an open of ours prints, in the order they come. */
-const OURS_MARKS = [
-  'html',
-  'parsed',
-  'copy-open',
-  'copy-read',
-  'connect',
-  'arrived',
-  'local',
-  'synced',
-  'start',
-  'kv',
-  'load',
-  'bound',
-  'editor',
-  'dom',
-]
+const OURS_MARKS = ['html', 'parsed', 'connect', 'arrived', 'local', 'synced', 'start', 'kv', 'load', 'bound', 'editor', 'dom']
 
 /** `BENCH_PROFILE=<dir>`: one more open of each kind and one more remote batch, with a CPU profile of the page(s) written there. */
 const PROFILE_DIR = process.env.BENCH_PROFILE || null

@@ -1,9 +1,8 @@
 'use client'
 
 import dynamic from 'next/dynamic'
-import { useEffect, useRef, useState } from 'react'
-import { dropLocalCopy, openLocalCopy } from '@/components/sync/localCopy'
-import { syncName, type BoardLink, type EmbedOptions, type LinkMode } from '@/lib/links'
+import { useEffect, useState } from 'react'
+import type { BoardLink, EmbedOptions, LinkMode } from '@/lib/links'
 import { LinkProblem } from './LinkProblem'
 
 // tldraw measures the window and talks to IndexedDB: render it in the browser only.
@@ -61,31 +60,9 @@ function useTokenCheck(token: string | null): TokenCheck {
   return check
 }
 
-/**
- * Starts reading this device's copy of the board (`room`, null while it is not known yet)
- * as soon as the page knows it will show it, so IndexedDB works while the board's code is
- * still loading; the board takes the copy when it connects. Closed again if the page
- * moves on before.
- */
-function useEarlyLocalCopy(room: string | null) {
-  const opened = useRef<string | null>(null)
-  // In render, not in an effect: on a page whose board code is already loaded, the
-  // board's own effect (which takes the copy) runs before this component's effects.
-  if (room !== null && opened.current !== room && typeof window !== 'undefined') {
-    opened.current = room
-    openLocalCopy(room)
-  }
-  useEffect(() => {
-    if (room === null) return
-    return () => dropLocalCopy(room)
-  }, [room])
-}
-
 /** The board of any link: a room id straight away, a token once the server has vouched for it. */
 export default function BoardLoader({ link, embed = null }: { link: BoardLink; embed?: EmbedOptions | null }) {
   const check = useTokenCheck(link.kind === 'token' ? link.token : null)
-  const known = link.kind === 'room' || check.status === 'valid' || check.status === 'unchecked'
-  useEarlyLocalCopy(known ? syncName(link) : null)
   if (link.kind === 'room') return <Board link={link} readOnly={embed?.readonly ?? false} embed={embed} />
   if (check.status === 'checking') return <div className="sr-loading">Opening the board…</div>
   if (check.status === 'invalid') return <LinkProblem message={check.message} embedded={Boolean(embed)} />

@@ -9,7 +9,6 @@ import { bindStoreToDoc, recordsOf } from './bindStore'
 import type { BoardEvent } from '@/lib/protocol'
 import { connectBoard, type BoardState } from './connectBoard'
 import { startFakeSyncServer, statusFrame } from './fakeSyncServer'
-import { dropLocalCopy, openLocalCopy, takeLocalCopy } from './localCopy'
 import { editorRecords, geo, newStore } from './testStore'
 
 const scope = testScope()
@@ -283,34 +282,31 @@ describe('connectBoard, with a copy on this device', () => {
     return Y.encodeStateAsUpdate(doc)
   }
 
-  /** Opens `room` with `copy` as this device's copy; with none, from what the page read early (`openLocalCopy`). */
-  function openWithCopy(server: { url: string }, copy: Uint8Array | null, room = 'kept-room') {
+  function openWithCopy(server: { url: string }, copy: Uint8Array) {
     const reports: BoardState[] = []
     const board = connectBoard(
       {
-        room,
+        room: 'kept-room',
         origin: server.url,
         WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
         network: null,
         serverWaitMs: 60_000,
-        persistence: copy
-          ? (_name, doc) => {
-              Y.applyUpdate(doc, copy)
-              return { whenSynced: Promise.resolve(), destroy() {} }
-            }
-          : undefined,
+        persistence: (_name, doc) => {
+          Y.applyUpdate(doc, copy)
+          return { whenSynced: Promise.resolve(), destroy() {} }
+        },
       },
       (state) => reports.push(state),
     )
     scope.defer(() => board.dispose())
-    return { reports, board }
+    return reports
   }
 
   test('opens from it at once, without waiting for the server', async () => {
     const server = await silentServer()
     let shape: ReturnType<typeof geo> | null = null
     const copy = keptCopy((store) => store.put([(shape = geo(store, 5))]))
-    const { reports } = openWithCopy(server, copy)
+    const reports = openWithCopy(server, copy)
     await waitFor(() => reports.some((r) => r.status === 'synced'), 'the board to show')
     const state = reports.find((r) => r.status === 'synced')
     if (state?.status !== 'synced') throw new Error('unreachable')
@@ -352,33 +348,6 @@ describe('connectBoard, with a copy on this device', () => {
     expect(updates).toEqual([])
   })
 
-  test('a copy the page began reading before the board code loaded is the one the board opens from, read once', async () => {
-    const server = await silentServer()
-    let shape: ReturnType<typeof geo> | null = null
-    const copy = keptCopy((store) => store.put([(shape = geo(store, 7))]))
-    const reads: string[] = []
-    let destroyed = 0
-    openLocalCopy('early-room', (name, doc) => {
-      reads.push(name)
-      return { whenSynced: sleep(20).then(() => Y.applyUpdate(doc, copy)), destroy: () => void destroyed++ }
-    })
-    // Asked again while it waits (the page rendered twice): still one read.
-    openLocalCopy('early-room', () => {
-      throw new Error('read twice')
-    })
-    const { reports, board } = openWithCopy(server, null, 'early-room')
-    await waitFor(() => reports.some((r) => r.status === 'synced'), 'the board to show')
-    const state = reports.find((r) => r.status === 'synced')
-    if (state?.status !== 'synced') throw new Error('unreachable')
-    expect(state.store.get(shape!.id as never)).toMatchObject({ x: 7 })
-    expect(reads).toEqual(['sketchroom:early-room'])
-    // Taken: the page moving on does not close it under the board; the board does.
-    dropLocalCopy('early-room')
-    expect(destroyed).toBe(0)
-    board.dispose()
-    expect(destroyed).toBe(1)
-  })
-
   test("connecting does not send the whole board to this browser's other tabs", async () => {
     const server = await silentServer()
     const copy = keptCopy((store) => store.put([geo(store, 8)]))
@@ -387,18 +356,10 @@ describe('connectBoard, with a copy on this device', () => {
     const heard: unknown[] = []
     channel.onmessage = (event) => heard.push(event.data)
     scope.defer(() => channel.close())
-    const { reports } = openWithCopy(server, copy)
+    const reports = openWithCopy(server, copy)
     await waitFor(() => reports.some((r) => r.status === 'synced') && server.sockets() === 1, 'the board to show and connect')
     await sleep(200)
     expect(heard).toEqual([])
-  })
-
-  test('a copy read early that no board takes is closed when the page moves on', () => {
-    let destroyed = 0
-    openLocalCopy('left-room', () => ({ whenSynced: Promise.resolve(), destroy: () => void destroyed++ }))
-    dropLocalCopy('left-room')
-    expect(destroyed).toBe(1)
-    expect(takeLocalCopy('left-room')).toBeNull()
   })
 
   test('a copy written by an older tldraw waits for the server, which may know a newer one', async () => {
@@ -408,7 +369,7 @@ describe('connectBoard, with a copy on this device', () => {
       const schema = store.schema.serialize()
       doc.getMap('meta').set('schema', { ...schema, sequences: { ...schema.sequences, 'com.tldraw.shape': 0 } })
     })
-    const { reports } = openWithCopy(server, copy)
+    const reports = openWithCopy(server, copy)
     await waitFor(() => server.sockets() === 1, 'the board to connect')
     await sleep(300)
     expect(reports.some((r) => r.status === 'synced')).toBe(false)
@@ -459,8 +420,8 @@ describe('connectBoard, what is encoded and kept', () => {
     const theirs = geo(peerStore, 9)
     peerStore.put([theirs])
     await waitFor(() => state.store.get(theirs.id as never) !== undefined, "the peer's shape")
-    // Every server change, the sync's included, went through the binding's YKeyValue (which
-    // opens a transaction of its own in its observer), and none was encoded.
+    // The server's changes (the peer's shape among them) went through the binding's
+    // YKeyValue, which opens a transaction of its own in its observer; none was encoded.
     expect(serverChangeListened.length).toBeGreaterThan(0)
     expect(serverChangeListened.every((listened) => !listened)).toBe(true)
     const fromServer = kept.filter((k) => k.fromServer)
