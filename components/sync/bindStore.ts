@@ -125,7 +125,7 @@ export function sharedWith<T>(prev: T, next: T): T {
   // Nothing is copied until a difference is found: most parts of a changed record are equal.
   if (Array.isArray(next)) {
     const before = prev as unknown[]
-    let out: unknown[] | null = before.length === next.length ? null : next.slice(0, 0)
+    let out: unknown[] | null = before.length === next.length ? null : []
     for (let i = 0; i < next.length; i++) {
       const shared = sharedWith(before[i], next[i])
       if (out === null && shared !== before[i]) out = before.slice(0, i)

@@ -377,6 +377,9 @@ describe('connectBoard, with a copy on this device', () => {
 })
 
 describe('connectBoard, what is encoded and kept', () => {
+  /** Whether a transaction origin is the provider, i.e. the change came from the server. */
+  const isProvider = (origin: unknown) => origin !== null && typeof origin === 'object' && 'ws' in origin
+
   test("the server's changes are kept as they arrived, never encoded again; this client's own are encoded, sent and kept", async () => {
     const s = await scope.server()
     const kept: Array<{ update: Uint8Array; fromServer: boolean }> = []
@@ -393,7 +396,7 @@ describe('connectBoard, what is encoded and kept', () => {
           return {
             whenSynced: Promise.resolve(),
             destroy() {},
-            keep: (update, origin) => kept.push({ update, fromServer: origin !== null && typeof origin === 'object' && 'ws' in origin }),
+            keep: (update, origin) => kept.push({ update, fromServer: isProvider(origin) }),
           }
         },
       },
@@ -404,8 +407,7 @@ describe('connectBoard, what is encoded and kept', () => {
     // after 'afterTransactionCleanup'; this listener comes after the board's own.
     const serverChangeListened: boolean[] = []
     boardDoc!.on('afterTransactionCleanup', (transaction: Y.Transaction) => {
-      const { origin } = transaction
-      if (origin !== null && typeof origin === 'object' && 'ws' in origin)
+      if (isProvider(transaction.origin))
         serverChangeListened.push((boardDoc as unknown as { _observers: Map<string, Set<unknown>> })._observers.has('update'))
     })
     await waitFor(() => reports.some((r) => r.status === 'synced'), 'the board to sync')
