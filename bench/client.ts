@@ -148,6 +148,8 @@ type Marks = Record<string, number>
 
 /** The marks an open of ours prints, in the order they come. */
 const OURS_MARKS = ['html', 'parsed', 'connect', 'arrived', 'local', 'synced', 'start', 'kv', 'load', 'bound', 'editor', 'dom']
+/** The marks an open of tldraw alone prints. */
+const FLOOR_MARKS = ['html', 'parsed', 'connect', 'load', 'editor', 'dom']
 
 /** `BENCH_PROFILE=<dir>`: one more open of each kind and one more remote batch, with a CPU profile of the page(s) written there. */
 const PROFILE_DIR = process.env.BENCH_PROFILE || null
@@ -358,14 +360,14 @@ async function main() {
         }, snapshot)
         const r = await timeOpen(page, floorUrl)
         floorCold.push(r)
-        console.log(line(`open #${run + 1}, tldraw alone`, r, ['html', 'parsed', 'connect', 'load', 'editor', 'dom']))
+        console.log(line(`open #${run + 1}, tldraw alone`, r, FLOOR_MARKS))
         // As long as ours: the service worker installs meanwhile, for both.
         await page.waitForTimeout(2000)
         await page.close()
         const second = await newPage(browser, context)
         const w = await timeOpen(second.page, floorUrl)
         floorWarm.push(w)
-        console.log(line(`open #${run + 1}, tldraw alone again`, w, ['html', 'parsed', 'connect', 'load', 'editor', 'dom']))
+        console.log(line(`open #${run + 1}, tldraw alone again`, w, FLOOR_MARKS))
         await context.close()
       }
       loads.push(load())
@@ -431,14 +433,17 @@ async function main() {
       )
     const remote: Array<Marks> = []
     const floorRemote: Array<Marks> = []
+    // A run's change may make a preview due in the writer (2 s later): it renders before the
+    // next measurement, so no run, ours or the floor's, shares the two cores with it.
+    const quietPages = async () => {
+      await viewer.page.waitForTimeout(PREVIEW_QUIET_MS)
+      await Promise.all([settle(writer.page), settle(viewer.page)])
+    }
     for (let run = 0; run < RUNS + (PROFILE_DIR ? 1 : 0); run++) {
       // The extra run is profiled, and left out of the figures.
       const profiling = run === RUNS
       const rotation = (run + 1) * 7
-      // The previous run's change may have made a preview due in the writer: let it render
-      // first, so neither this run nor the floor's shares the two cores with it.
-      await viewer.page.waitForTimeout(PREVIEW_QUIET_MS)
-      await Promise.all([settle(writer.page), settle(viewer.page)])
+      await quietPages()
       const stops = profiling ? [await startProfile(writer.page, 'remote-writer'), await startProfile(viewer.page, 'remote-viewer')] : []
       await watchRemote(rotation)
       const w = await writer.page.evaluate(
@@ -484,12 +489,10 @@ async function main() {
       console.log(
         `  remote #${run + 1}, ours: ${Math.round(row.total!)} ms end to end (writer: tldraw update ${Math.round(row.updated!)}, then encoded and sent ${Math.round(row.encode!)} (binding called after ${Math.round(row.wait!)}, Yjs ${Math.round(row.yjs!)}); server and network ${Math.round(row.transit!)}; viewer: Yjs decode + YKeyValue ${Math.round(row.decode!)}, store ${Math.round(row.apply!)}, painted ${Math.round(row.paint!)}) load ${load()}`,
       )
-      await viewer.page.waitForTimeout(500)
 
       // tldraw alone: the same records (this rotation + 3), merged from memory in the viewer.
       const floorRotation = rotation + 3
-      await viewer.page.waitForTimeout(PREVIEW_QUIET_MS)
-      await Promise.all([settle(writer.page), settle(viewer.page)])
+      await quietPages()
       await watchRemote(floorRotation)
       const f = await viewer.page.evaluate(
         ({ batch, rotation }) => {
@@ -507,7 +510,6 @@ async function main() {
       console.log(
         `  remote #${run + 1}, tldraw alone: ${fd.frame - f.t} ms (mergeRemoteChanges ${f.put - f.t}, painted ${fd.frame - f.put})`,
       )
-      await viewer.page.waitForTimeout(500)
     }
 
     const pick = <T>(rows: T[], f: (m: T) => number) => rows.map(f)
