@@ -163,6 +163,19 @@ export async function openDesktop(
   return { context, page }
 }
 
+/**
+ * A phone's context (390×844, touch) and a page in it, its requests recorded in
+ * `requests` when given. Unlike {@link openDesktop}, nobody has been asked for a name yet.
+ *
+ * @example
+ * const { context, page } = await openPhone(browser, requests)
+ */
+export async function openPhone(browser: Browser, requests: string[] | null = null): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
+  if (requests) recordRequests(context, requests)
+  return { context, page: await context.newPage() }
+}
+
 /** URLs that reached a host other than `origin`; blob: and data: never leave the page. */
 export function foreignRequests(urls: string[], origin: string): string[] {
   const own = new URL(origin)

@@ -22,6 +22,7 @@ import {
   shapeIds,
   startSuite,
   waitForEditor,
+  openPhone,
 } from './harness'
 
 interface Person {
@@ -203,10 +204,8 @@ describe.skipIf(!hasChromium)('board history in two browsers', () => {
   })
 
   test('on a phone (390×844, touch) the top bar still fits with History, and History opens by a tap', async () => {
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
-    recordRequests(phone, requests)
+    const { context: phone, page: p } = await openPhone(browser, requests)
     try {
-      const p = await phone.newPage()
       await p.goto(`${app.origin}/b/${roomId}`)
       await waitForEditor(p)
       await p.getByTestId('board-title').fill('A title long enough to push everything else off a phone screen')

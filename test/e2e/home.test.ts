@@ -14,6 +14,7 @@ import {
   startSuite,
   waitForEditor,
   openDesktop,
+  openPhone,
 } from './harness'
 
 /** Pixels of a PNG (a screenshot) that differ clearly from its top-left corner, decoded by the page. */
@@ -136,9 +137,8 @@ describe.skipIf(!hasChromium)('the home page', () => {
   })
 
   test('on a phone (390 × 844) the cards stack in one column and nothing overflows', async () => {
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
+    const { context: phone, page: p } = await openPhone(browser)
     try {
-      const p = await phone.newPage()
       await p.goto(app.origin)
       // This context has its own storage: give it the same list.
       const list = await page.evaluate(() => localStorage.getItem('sketchroom:recent-boards'))

@@ -20,12 +20,12 @@ import {
   hasChromium,
   hasShape,
   launchChromium,
-  recordRequests,
   SCREENSHOT_DIR,
   screenshotPages,
   startAppServer,
   waitForEditor,
   openDesktop,
+  openPhone,
 } from './harness'
 
 const OFFLINE_TEXT = 'Offline — changes are kept on this device'
@@ -206,10 +206,8 @@ describe.skipIf(!hasChromium)('offline, and on a phone', () => {
   })
 
   test('on a phone (390×844, touch) the top bar fits: Share and the people menu are on screen', async () => {
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
-    recordRequests(phone, requests)
+    const { context: phone, page: p } = await openPhone(browser, requests)
     try {
-      const p = await phone.newPage()
       await p.goto(`${app.origin}/b/${roomId}`)
       await waitForEditor(p)
       // Someone else is here too, so the people menu shows an avatar of theirs.
