@@ -50,8 +50,9 @@ export const UNSAVED_REASON = 'the server could not save your last change; it is
  * it is in the store. Each flush stores the queued updates, then broadcasts them (never
  * back to their sender), then runs the replies that had to wait for them (a joiner's full
  * state). Flushes run one after another on one chain, and a failed link never stops the
- * ones after it. Awareness is not stored, so it goes out at once. The chain also keeps the
- * stored log's size and compacts it.
+ * ones after it. Awareness is not stored: alone it goes out at once, beside updates it goes
+ * out with them (one write per peer). The chain also keeps the stored log's size and
+ * compacts it.
  *
  * When the store refuses an append, the outbox pauses: that update and every local one
  * after it stay unsent, the room is told (it closes their senders and tells the others),
@@ -134,11 +135,17 @@ export class Outbox implements LogSize {
     this.updates = []
     this.awareness = new Map()
     this.afterStored = []
-    if (awareness.size > 0) {
-      const local = sendAwareness(this.options.peers, awareness.values())
-      if (local.length > 0) this.options.onAwarenessSent?.(local)
-    }
-    return this.enqueue(() => this.storeAndSend(updates, afterStored))
+    // Awareness is never stored. Alone it goes out at once; beside updates it goes out with
+    // them, once they are stored, so each peer gets the whole flush in one write (a write
+    // is one system call, and the flush's updates can only leave in a later turn).
+    if (awareness.size > 0 && updates.length === 0) this.sendAwareness(awareness)
+    const withUpdates = updates.length > 0 && awareness.size > 0 ? awareness : null
+    return this.enqueue(() => this.storeAndSend(updates, afterStored, withUpdates))
+  }
+
+  private sendAwareness(awareness: Map<number, QueuedAwareness>): void {
+    const local = sendAwareness(this.options.peers, awareness.values())
+    if (local.length > 0) this.options.onAwarenessSent?.(local)
   }
 
   /** Adds a link to the chain; a link that fails is logged and never stops the ones after it. */
@@ -157,18 +164,28 @@ export class Outbox implements LogSize {
     this.retryTimer = null
   }
 
-  private async storeAndSend(updates: QueuedUpdate[], afterStored: Array<() => void>): Promise<void> {
+  private async storeAndSend(
+    updates: QueuedUpdate[],
+    afterStored: Array<() => void>,
+    awareness: Map<number, QueuedAwareness> | null,
+  ): Promise<void> {
     if (this.stopped) return
     this.storing++
     try {
-      await this.storeAndSendNow(updates, afterStored)
+      await this.storeAndSendNow(updates, afterStored, awareness)
     } finally {
       this.storing--
     }
   }
 
-  private async storeAndSendNow(updates: QueuedUpdate[], afterStored: Array<() => void>): Promise<void> {
+  /** `awareness` (the flush's, if it had updates too) goes out with the first updates sent, or at once if none can be. */
+  private async storeAndSendNow(
+    updates: QueuedUpdate[],
+    afterStored: Array<() => void>,
+    awareness: Map<number, QueuedAwareness> | null,
+  ): Promise<void> {
     if (this.unsaved) {
+      if (awareness) this.sendAwareness(awareness)
       // Paused: local updates wait behind the unsaved ones; other instances' are stored already.
       for (const u of updates) if (!u.remote) this.unsaved.push(u)
       this.send(updates.filter((u) => u.remote))
@@ -182,11 +199,13 @@ export class Outbox implements LogSize {
         await this.append(u.update)
       } catch (err) {
         // What was stored before it goes out; it and the rest wait.
+        if (awareness) this.sendAwareness(awareness)
         this.send(updates.slice(0, i))
         this.pause(err, updates.slice(i), afterStored)
         return
       }
     }
+    if (awareness) this.sendAwareness(awareness)
     this.send(updates)
     this.reply(afterStored)
     if (this.logBytes > this.options.compactAfterBytes || this.logEntries > this.options.compactAfterEntries) {

@@ -316,6 +316,32 @@ describe('Room', () => {
       expect(removal).toMatchObject({ clientId: 101, removed: true })
     })
 
+    test('[S132] a cursor that moved beside a change goes out with it, once stored; a cursor alone goes out at once', async () => {
+      const store = new MemoryStore()
+      const stored = store.append.bind(store)
+      const waiting: Array<() => void> = []
+      store.append = async (roomId, update) => {
+        await new Promise<void>((resolve) => waiting.push(resolve))
+        return stored(roomId, update)
+      }
+      const { room } = await openRoom({}, store)
+      const a = peer()
+      const b = peer()
+      joined(room, a, b)
+      room.receive(a.conn, encodeUpdate(client().change((d) => seedBoard(d))))
+      room.receive(a.conn, entry(101, 1, { user: { id: 'a', name: 'Ada', color: '#f00' } }))
+      const flushed = room.flush()
+      await vi.waitFor(() => expect(waiting).toHaveLength(1))
+      expect(b.socket.take()).toEqual([])
+      // While that change is being stored, a cursor that moves alone is not held back.
+      room.receive(a.conn, entry(101, 2, { user: { id: 'a', name: 'Ada', color: '#0f0' } }))
+      void room.flush()
+      expect(b.socket.take().map((m) => m.type)).toEqual(['awareness'])
+      waiting.shift()!()
+      await flushed
+      expect(b.socket.take().map((m) => m.type)).toEqual(['awareness', 'sync-update'])
+    })
+
     test('an echo of a state the room has changes nothing and is not relayed', async () => {
       const { room } = await openRoom()
       const a = peer()
