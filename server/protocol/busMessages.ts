@@ -25,7 +25,7 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import type { BoardEvent } from '../../lib/protocol'
-import { type AwarenessEntry, parseAwarenessUpdate } from './messages'
+import { type AwarenessEntry, lengthPrefixed, parseAwarenessUpdate } from './messages'
 import { checkUpdateV1 } from './updates'
 
 /** First varUint of a bus message. */
@@ -106,10 +106,7 @@ export function parseBusMessage(message: Uint8Array): BusMessageIn {
 }
 
 function withPayload(type: number, payload: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, type)
-  encoding.writeVarUint8Array(encoder, payload)
-  return encoding.toUint8Array(encoder)
+  return lengthPrefixed([type], [], [payload])
 }
 
 export const encodeBusUpdate = (update: Uint8Array): Uint8Array => withPayload(BusMessage.Update, update)

@@ -28,6 +28,24 @@ describe('messages', () => {
     expect(parseMessage(encodeUpdate(payload))).toEqual({ type: 'sync-update', update: payload })
   })
 
+  test.each([0, 1, 127, 128, 16_383, 16_384, 2_097_152])('frames of %i payload bytes are byte for byte what lib0 encodes', (size) => {
+    const payload = new Uint8Array(size).map((_, i) => i % 251)
+    const same = (a: Uint8Array, b: Uint8Array) => expect(Buffer.compare(a, b)).toBe(0)
+    const lib0 = encoding.createEncoder()
+    encoding.writeVarUint(lib0, 0)
+    encoding.writeVarUint(lib0, 2)
+    encoding.writeVarUint8Array(lib0, payload)
+    same(encodeUpdate(payload), encoding.toUint8Array(lib0))
+    const entries = [payload, Uint8Array.of(7, 8)]
+    const inner = encoding.createEncoder()
+    encoding.writeVarUint(inner, entries.length)
+    for (const e of entries) encoding.writeUint8Array(inner, e)
+    const awareness = encoding.createEncoder()
+    encoding.writeVarUint(awareness, 1)
+    encoding.writeVarUint8Array(awareness, encoding.toUint8Array(inner))
+    same(encodeAwareness(entries), encoding.toUint8Array(awareness))
+  })
+
   test('awareness frames carry raw entries; re-encoding is byte-identical', () => {
     const entries = [entry(1, 3, '{"user":{"name":"Ada"}}'), entry(300_000, 1, 'null')]
     const frame = encodeAwareness(entries)

@@ -119,11 +119,43 @@ export function parseMessage(frame: Uint8Array): IncomingMessage {
 }
 
 function syncFrame(syncType: number, payload: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MessageType.Sync)
-  encoding.writeVarUint(encoder, syncType)
-  encoding.writeVarUint8Array(encoder, payload)
-  return encoding.toUint8Array(encoder)
+  return lengthPrefixed([MessageType.Sync, syncType], [], [payload])
+}
+
+const varUintSize = (n: number): number => {
+  let size = 1
+  for (; n > 0x7f; size++) n = Math.floor(n / 0x80)
+  return size
+}
+
+const putVarUint = (out: Uint8Array, at: number, n: number): number => {
+  for (; n > 0x7f; n = Math.floor(n / 0x80)) out[at++] = 0x80 | (n & 0x7f)
+  out[at++] = n
+  return at
+}
+
+/**
+ * A frame as lib0 would encode it: the varUints of `head`, then a varUint8Array holding
+ * the varUints of `inner` and the bytes of `parts`, in one allocation of the frame's exact
+ * size. (lib0's encoder starts at 100 bytes and grows, which costs a copy or two per
+ * frame; the server makes one per update and per awareness flush.)
+ */
+export function lengthPrefixed(head: number[], inner: number[], parts: Uint8Array[]): Uint8Array {
+  let innerSize = 0
+  for (const n of inner) innerSize += varUintSize(n)
+  for (const part of parts) innerSize += part.length
+  let size = varUintSize(innerSize) + innerSize
+  for (const n of head) size += varUintSize(n)
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const n of head) at = putVarUint(out, at, n)
+  at = putVarUint(out, at, innerSize)
+  for (const n of inner) at = putVarUint(out, at, n)
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.length
+  }
+  return out
 }
 
 export const encodeSyncStep1 = (stateVector: Uint8Array): Uint8Array => syncFrame(SyncType.Step1, stateVector)
@@ -133,17 +165,7 @@ export const encodeUpdate = (update: Uint8Array): Uint8Array => syncFrame(SyncTy
 /** An awareness frame built from raw entries, without decoding their states. */
 export function encodeAwareness(entries: Iterable<Uint8Array>): Uint8Array {
   const list = Array.isArray(entries) ? (entries as Uint8Array[]) : [...entries]
-  let payloadLength = 0
-  for (const e of list) payloadLength += e.length
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MessageType.Awareness)
-  const countEncoder = encoding.createEncoder()
-  encoding.writeVarUint(countEncoder, list.length)
-  const countBytes = encoding.toUint8Array(countEncoder)
-  encoding.writeVarUint(encoder, countBytes.length + payloadLength)
-  encoding.writeUint8Array(encoder, countBytes)
-  for (const e of list) encoding.writeUint8Array(encoder, e)
-  return encoding.toUint8Array(encoder)
+  return lengthPrefixed([MessageType.Awareness], [list.length], list)
 }
 
 /** The entry that tells peers a client left: its clock + 1 and state `null`. */
