@@ -8,6 +8,7 @@ import { bindPresence } from './bindPresence'
 import { bindStoreToDoc, checkSchema, META_KEY, RECORDS_KEY, SCHEMA_KEY, type Binding } from './bindStore'
 import { encodeOnlyWhatIsSent, handleStatusMessages, sendOnlyOwnAwareness, takeOverReconnects } from './providerPatches'
 import { mark } from './timing'
+import { installFastStrings } from './yjsStrings'
 
 /**
  * Whether this client is talking to the server right now; edits are kept either way.
@@ -154,6 +155,8 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
     throw new Error('connectBoard needs an origin outside a browser')
   }
   const origin = options.origin ?? window.location.origin
+  // Before the first update is read: a board's strings decode (and encode) in half the time.
+  installFastStrings()
   mark('connect')
   const network = options.network === undefined ? (typeof window === 'undefined' ? null : window) : options.network
 
