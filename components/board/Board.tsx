@@ -2,7 +2,7 @@
 
 import 'tldraw/tldraw.css'
 import './board.css'
-import { useCallback, useEffect, useMemo, useRef } from 'react'
+import { memo, useCallback, useEffect, useMemo, useRef } from 'react'
 import { Tldraw, useValue } from 'tldraw'
 import { wasCreatedHere } from '@/components/home/createdHere'
 import { rememberBoard } from '@/components/home/recentBoards'
@@ -27,6 +27,13 @@ const licenseKey = process.env.NEXT_PUBLIC_TLDRAW_LICENSE_KEY || undefined
 // Module-level: tldraw rebuilds its asset utils, and with them the whole editor, when
 // these arrays change identity.
 const NO_VIDEOS: readonly string[] = []
+/**
+ * The editor, re-rendered only when its own props change. The board's state (connection,
+ * saving, title, emptiness) changes while a big board mounts, and each change re-rendered
+ * the whole editor from the top; our pieces inside it read that state from BoardContext.
+ */
+const Editor = memo(Tldraw)
+
 /** How often an open History panel asks for new versions. */
 const HISTORY_REFRESH_MS = 15_000
 
@@ -137,7 +144,7 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
   return (
     <BoardContext.Provider value={context}>
       <div className="sr-board" data-readonly={readOnly ? 'true' : undefined}>
-        <Tldraw
+        <Editor
           store={state.store}
           components={embed ? EMBED_COMPONENTS : APP_COMPONENTS}
           overrides={overrides}
