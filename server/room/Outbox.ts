@@ -137,9 +137,10 @@ export class Outbox implements LogSize {
     this.afterStored = []
     // Awareness is never stored. Alone it goes out at once; beside updates it goes out with
     // them, once they are stored, so each peer gets the whole flush in one write (a write
-    // is one system call, and the flush's updates can only leave in a later turn).
-    if (awareness.size > 0 && updates.length === 0) this.sendAwareness(awareness)
-    const withUpdates = updates.length > 0 && awareness.size > 0 ? awareness : null
+    // is one system call, and the flush's updates can only leave in a later turn). While
+    // paused, updates wait for the store and awareness does not wait with them.
+    const withUpdates = awareness.size > 0 && updates.length > 0 && !this.unsaved ? awareness : null
+    if (awareness.size > 0 && !withUpdates) this.sendAwareness(awareness)
     return this.enqueue(() => this.storeAndSend(updates, afterStored, withUpdates))
   }
 
