@@ -109,7 +109,8 @@ describe.skipIf(!hasChromium)('board history in two browsers', () => {
     await row.click()
     const banner = bob.page.getByTestId('history-banner')
     await banner.waitFor({ timeout: 20_000 })
-    expect(await banner.textContent()).toMatch(/^Viewing \d\d:\d\d/)
+    // It says "Opening the version of …" until the version has loaded.
+    await expect.poll(() => banner.textContent(), { timeout: 20_000 }).toMatch(/^Viewing \d\d:\d\d/)
     await expect.poll(() => shapesIn(bob.page, previewCanvas), { timeout: 10_000 }).toBe(2)
     fs.mkdirSync(SCREENSHOT_DIR, { recursive: true })
     await bob.page.screenshot({ path: path.join(SCREENSHOT_DIR, 'history-preview.png') })
