@@ -11,6 +11,7 @@ import pino from 'pino'
 import { BoardRules } from '../server/board/BoardRules'
 import { encodeSyncStep1 } from '../server/protocol/messages'
 import { Room } from '../server/room/Room'
+import { LIMITS } from '../server/room/Room.fixtures'
 import { MemoryStore } from '../server/storage/MemoryStore'
 import { Connection, type SyncSocket } from '../server/sync/Connection'
 import { Stats } from '../server/sync/Stats'
@@ -63,15 +64,8 @@ async function main() {
       compactAfterBytes: 4 << 20,
       compactAfterEntries: 2000,
       rules,
-      limits: {
-        maxDocBytes: 64 << 20,
-        maxAwarenessBytes: 8192,
-        maxConnections: 100,
-        pendingTimeoutMs: 5000,
-        maxDepth: 100,
-        maxNewClientsPerUpdate: 64,
-        maxClientsPerBoard: 10_000,
-      },
+      // The tests' room limits, with room for 10 s of load and every peer.
+      limits: { ...LIMITS, maxDocBytes: 64 << 20, maxConnections: 100 },
     })
     await room.load()
     const clients: Client[] = []

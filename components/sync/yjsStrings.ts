@@ -5,7 +5,7 @@
  * each of its ~40 keys and strings is coded on its own, and lib0 codes each one with a
  * `TextEncoder.encodeInto` or `TextDecoder.decode` call. In Chromium that call costs more
  * than a short string itself: coding a 5,000-shape board spent most of its time there
- * (bench/README.md, "Strings"). Short ASCII strings, nearly all of a board's, are coded
+ * (bench/README.md, "Third pass … strings"). Short ASCII strings, nearly all of a board's, are coded
  * here in plain JavaScript; every other string and every other value is handed to lib0,
  * so what is written and read is byte for byte what lib0 writes and reads.
  *
