@@ -122,6 +122,7 @@ async function start(
     dormantAfterMs: config.DORMANT_AFTER_MS,
     memoryReleaseBytes: config.MEMORY_RELEASE_BYTES,
     flushIntervalMs: config.FLUSH_INTERVAL_MS,
+    flushIntervalBusyMs: config.FLUSH_INTERVAL_BUSY_MS,
     unloadDelayMs: options.unloadDelayMs,
     observeAppendSeconds: metrics.observeAppendSeconds,
     rules: boardRules,

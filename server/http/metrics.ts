@@ -77,6 +77,12 @@ export function createMetrics(getServer: () => SyncServer | null, sources: Metri
     series(getServer, name, help, read, type)
   stat('sketchroom_rooms', 'Rooms loaded in memory', (s) => s.rooms.size, 'gauge')
   stat('sketchroom_connections', 'Open WebSocket connections', (s) => s.connectionCount, 'gauge')
+  stat(
+    'sketchroom_flush_interval_ms',
+    'How often a busy board sends now (ms): FLUSH_INTERVAL_MS, up to FLUSH_INTERVAL_BUSY_MS while the server is busy',
+    (s) => s.flushIntervalMs,
+    'gauge',
+  )
   stat('sketchroom_connections_opened_total', 'WebSocket connections accepted', (s) => s.stats.connectionsOpened, 'counter')
   stat('sketchroom_messages_in_total', 'Frames received from clients', (s) => s.stats.messagesIn, 'counter')
   stat('sketchroom_messages_out_total', 'Frames sent to clients', (s) => s.stats.messagesOut, 'counter')

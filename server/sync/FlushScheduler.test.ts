@@ -83,3 +83,62 @@ test('flushAll flushes rooms waiting for their interval at once; a failed flush 
   expect(waiting.flushes.length).toBe(2)
   await vi.waitFor(() => expect(errors).toHaveLength(1))
 })
+
+/** Keeps `target` busy for `ms` (a request every millisecond, as a busy room gets); the gaps between its flushes. */
+function keepBusy(scheduler: FlushScheduler, target: ReturnType<typeof room>, ms: number): number[] {
+  const from = target.flushes.length
+  for (let t = 0; t < ms; t++) {
+    scheduler.request(target)
+    vi.advanceTimersByTime(1)
+  }
+  const flushes = target.flushes.slice(from)
+  return flushes.slice(1).map((t, i) => t - flushes[i]!)
+}
+
+test('[S133] while the server is busy the interval stretches a step per 250 ms up to the busy interval, and comes back when it is calm', () => {
+  let load = 0.1
+  const scheduler = new FlushScheduler({ intervalMs: 16, busyIntervalMs: 32, load: () => load, onError: () => undefined })
+  const busy = room()
+  // Calm: the interval stays the short one.
+  for (const gap of keepBusy(scheduler, busy, 600)) expect(gap).toBeLessThanOrEqual(17)
+  expect(scheduler.intervalMs).toBe(16)
+  // Busy: one step per window (16 → 24 → 32), and no further.
+  load = 0.9
+  keepBusy(scheduler, busy, 260)
+  expect(scheduler.intervalMs).toBe(24)
+  keepBusy(scheduler, busy, 260)
+  expect(scheduler.intervalMs).toBe(32)
+  const stretched = keepBusy(scheduler, busy, 1000)
+  expect(scheduler.intervalMs).toBe(32)
+  for (const gap of stretched) expect(gap).toBeGreaterThanOrEqual(32)
+  for (const gap of stretched) expect(gap).toBeLessThanOrEqual(33)
+  // In between the two thresholds: it stays where it is.
+  load = 0.55
+  keepBusy(scheduler, busy, 600)
+  expect(scheduler.intervalMs).toBe(32)
+  // Calm again: back a step per window.
+  load = 0.2
+  keepBusy(scheduler, busy, 260)
+  expect(scheduler.intervalMs).toBe(24)
+  keepBusy(scheduler, busy, 600)
+  expect(scheduler.intervalMs).toBe(16)
+  for (const gap of keepBusy(scheduler, busy, 300)) expect(gap).toBeLessThanOrEqual(17)
+})
+
+test('[S133] a busy interval at or below the interval keeps it fixed, however busy the server', () => {
+  for (const busyIntervalMs of [undefined, 16, 8]) {
+    const scheduler = new FlushScheduler({ intervalMs: 16, busyIntervalMs, load: () => 1, onError: () => undefined })
+    const busy = room()
+    const gaps = keepBusy(scheduler, busy, 1500)
+    expect(scheduler.intervalMs).toBe(16)
+    for (const gap of gaps) expect(gap).toBeLessThanOrEqual(17)
+  }
+})
+
+test('[S133] with an interval of 0 a busy server still batches, up to the busy interval', () => {
+  const scheduler = new FlushScheduler({ intervalMs: 0, busyIntervalMs: 20, load: () => 0.95, onError: () => undefined })
+  const busy = room()
+  keepBusy(scheduler, busy, 600)
+  expect(scheduler.intervalMs).toBe(20)
+  for (const gap of keepBusy(scheduler, busy, 400)) expect(gap).toBeGreaterThanOrEqual(20)
+})

@@ -27,6 +27,8 @@ export interface SyncServerOptions {
   compactAfterEntries?: number
   /** A busy room sends at most this often, batching what arrives meanwhile (default 16 ms). */
   flushIntervalMs?: number
+  /** While the server is busy, that interval stretches up to this (default: the interval itself, fixed). */
+  flushIntervalBusyMs?: number
   /** A room whose document has not changed this long keeps only its encoded state (default 30 s). */
   dormantAfterMs?: number
   /** Release memory to the OS once boards with this many encoded bytes went to sleep (see MemoryReleaser; 0: never, the default). */
@@ -121,6 +123,7 @@ export class SyncServer {
     this.inflight = new InflightBudget(options.limits.inflightBytes)
     this.scheduler = new FlushScheduler({
       intervalMs: options.flushIntervalMs ?? 16,
+      busyIntervalMs: options.flushIntervalBusyMs,
       onError: (err, room) => log.error({ err, room: this.tagRoom(room.id) }, 'flush failed'),
     })
     this.writes = new WriteBatch((release) => this.scheduler.atEndOfTurn(release))
@@ -166,6 +169,11 @@ export class SyncServer {
 
   get connectionCount(): number {
     return this.connections.size
+  }
+
+  /** The interval busy rooms send at now (ms): FLUSH_INTERVAL_MS, stretched while the server is busy. */
+  get flushIntervalMs(): number {
+    return this.scheduler.intervalMs
   }
 
   get isClosing(): boolean {

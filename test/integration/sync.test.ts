@@ -205,6 +205,40 @@ describe('protocol', () => {
     }
   })
 
+  test('[S133] a busy server sends less often, up to FLUSH_INTERVAL_BUSY_MS, and nothing is lost; calm again, it goes back', async () => {
+    const s = await server({ FLUSH_INTERVAL_MS: '20', FLUSH_INTERVAL_BUSY_MS: '60' })
+    const fixed = await server({ FLUSH_INTERVAL_MS: '20', FLUSH_INTERVAL_BUSY_MS: '20' })
+    const interval = async (port: number) => {
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+      return Number(/^sketchroom_flush_interval_ms (\d+)/m.exec(metrics)?.[1])
+    }
+    const pairs = [s, fixed].map((srv) => [client(srv, 'room-load'), client(srv, 'room-load')] as const)
+    await synced(...pairs.flat())
+    expect(await interval(s.port)).toBe(20)
+    // Both keep writing, so both servers' rooms keep asking to flush.
+    let n = 0
+    const writing = setInterval(() => {
+      n++
+      for (const [writer] of pairs) writer.doc.getArray<number>('n').push([n])
+    }, 5)
+    defer(() => clearInterval(writing))
+    // This process (and so both servers in it) kept ~90 % busy.
+    const burning = setInterval(() => {
+      const until = Date.now() + 18
+      while (Date.now() < until);
+    }, 20)
+    defer(() => clearInterval(burning))
+    await waitFor(async () => (await interval(s.port)) === 60, 'the interval to stretch to 60 ms', 10_000)
+    expect(await interval(fixed.port)).toBe(20)
+    clearInterval(burning)
+    await waitFor(async () => (await interval(s.port)) === 20, 'the interval to come back to 20 ms', 10_000)
+    clearInterval(writing)
+    for (const [writer, reader] of pairs) {
+      await waitFor(() => reader.doc.getArray('n').length === n, 'every write at the reader')
+      expect(reader.doc.getArray('n').toJSON()).toEqual(writer.doc.getArray('n').toJSON())
+    }
+  })
+
   test('[S6] unknown message types are ignored and the connection stays usable', async () => {
     const s = await server()
     const a = raw(s, 'room-unknown')
