@@ -13,6 +13,7 @@ import { useYjsStore } from '@/components/sync/useYjsStore'
 import { type BoardEvent, CloseCode } from '@/lib/protocol'
 import { syncName, type BoardLink, type EmbedOptions } from '@/lib/links'
 import { BoardContext, type BoardContextValue } from './BoardContext'
+import { preloadPdfLibrary } from './boardFiles'
 import { exportOverrides } from './exportName'
 import { HistoryController } from './history/HistoryController'
 import { HistoryPreview } from './history/HistoryPreview'
@@ -81,6 +82,9 @@ export default function Board({ link, readOnly = false, expiresAt = null, embed 
     titleRef.current = title
   }, [title])
   const overrides = useMemo(() => exportOverrides(() => titleRef.current), [])
+  // The PDF library is not part of the board's start; it follows once the board shows.
+  const shown = doc !== null
+  useEffect(() => (shown ? preloadPdfLibrary() : undefined), [shown])
 
   usePageTitle(`${title || 'Untitled board'} · sketchroom`)
   // The app's own pages go in the recent list (an embed is someone else's page): an edit

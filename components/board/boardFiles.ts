@@ -1,4 +1,3 @@
-import { PDFDocument } from 'pdf-lib'
 import { serializeTldrawJson, TLDRAW_FILE_EXTENSION, type Editor, type TLShapeId } from 'tldraw'
 import { DOCUMENT_RECORD_ID } from '@/lib/board'
 
@@ -22,6 +21,27 @@ export function pdfPages(editor: Editor): TLShapeId[][] {
   return all.length ? [all] : []
 }
 
+/** How long after the board shows pdf-lib starts loading in the background. */
+const PDF_PRELOAD_DELAY_MS = 5_000
+
+/**
+ * Loads pdf-lib in the background once the board has been showing a while, when the page
+ * is idle: it stays off the board's own start, yet Export → PDF then starts at once, and
+ * works offline too (the service worker keeps every file a page loaded). Returns a cancel.
+ */
+export function preloadPdfLibrary(): () => void {
+  let idle: number | null = null
+  const timer = setTimeout(() => {
+    const load = () => void import('pdf-lib').catch(() => undefined)
+    if (typeof requestIdleCallback === 'function') idle = requestIdleCallback(load, { timeout: 10_000 })
+    else load()
+  }, PDF_PRELOAD_DELAY_MS)
+  return () => {
+    clearTimeout(timer)
+    if (idle !== null) cancelIdleCallback(idle)
+  }
+}
+
 /**
  * The current page as a PDF, rendered by tldraw's own image export: one PDF page per
  * frame, or the page as one; null when there is nothing to export.
@@ -29,6 +49,8 @@ export function pdfPages(editor: Editor): TLShapeId[][] {
 export async function boardPdf(editor: Editor, title: string): Promise<Uint8Array | null> {
   const pages = pdfPages(editor)
   if (!pages.length) return null
+  // pdf-lib is a large library most visits never use: it loads with the first PDF, not with the board.
+  const { PDFDocument } = await import('pdf-lib')
   const pdf = await PDFDocument.create()
   pdf.setTitle(title)
   pdf.setCreator('sketchroom')

@@ -124,6 +124,50 @@ describe.skipIf(!hasChromium)('offline, and on a phone', () => {
       .toBe(true)
   })
 
+  test("Export → PDF works offline: pdf-lib is not part of the board's start, follows in the background, and the worker keeps it", async () => {
+    // The chunk that holds pdf-lib, by a message only pdf-lib has.
+    const chunks = path.join(process.cwd(), '.next/static/chunks')
+    const pdfChunk = fs
+      .readdirSync(chunks)
+      .find((f) => f.endsWith('.js') && fs.readFileSync(path.join(chunks, f), 'utf8').includes('No PDF header found'))
+    expect(pdfChunk).toBeTruthy()
+    const from = requests.length
+    await page.goto(`${app.origin}/b/${roomId}`)
+    await waitForEditor(page)
+    await hasShape(page, shape)
+    expect(requests.slice(from).filter((url) => url.includes(pdfChunk!))).toEqual([])
+    const cachedPaths = () =>
+      page.evaluate(async () => {
+        const names = await caches.keys()
+        const cache = await caches.open(names.find((n) => n.startsWith('sketchroom-'))!)
+        return (await cache.keys()).map((r) => new URL(r.url).pathname)
+      })
+    await expect.poll(cachedPaths, { timeout: 30_000 }).toContain(`/_next/static/chunks/${pdfChunk}`)
+
+    await context.setOffline(true)
+    try {
+      await page.reload()
+      await waitForEditor(page)
+      await hasShape(page, shape)
+      await page.getByTestId('main-menu.button').click()
+      await page.getByTestId('main-menu-sub.export-all-as-button').click()
+      const [file] = await Promise.all([
+        page.waitForEvent('download', { timeout: 30_000 }),
+        page.getByTestId('main-menu.sketchroom-export-pdf').click(),
+      ])
+      expect(file.suggestedFilename()).toMatch(/\.pdf$/)
+      expect(
+        fs
+          .readFileSync(await file.path())
+          .subarray(0, 5)
+          .toString(),
+      ).toBe('%PDF-')
+    } finally {
+      await context.setOffline(false)
+    }
+    await expect.poll(indicator, { timeout: 20_000 }).toBe('Online')
+  })
+
   test('a view-only link reloads offline too: the token cannot be checked, the board opens view-only from this device', async () => {
     const view = new TokenSigner(AUTH_SECRET).sign({ roomId, mode: 'view', expiresAt: null })
     await page.goto(`${app.origin}/v/${view}`)
