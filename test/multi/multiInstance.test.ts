@@ -194,6 +194,16 @@ describe('several instances on PostgreSQL and Redis', () => {
       'every client, moved ones included, to hold the same document',
     )
     expect(clients[0]!.doc.getArray<string>('list').toJSON().slice().sort()).toEqual(expectedItems(editors))
+    // "Ends up" in the store: a moved client's edits can reach the others before the store has
+    // them (a client that joins gets the instance's document as it is, stored or not yet).
+    await waitFor(
+      async () => {
+        const stored = await storedDoc(room)
+        return Buffer.from(Y.encodeStateVector(stored)).equals(Y.encodeStateVector(clients[0]!.doc))
+      },
+      'the store to hold every edit',
+      20_000,
+    ).catch(() => undefined)
     expectSameContent(await storedDoc(room), clients[0]!.doc)
   })
 
