@@ -68,7 +68,7 @@ const schema = z.object({
     .transform((v) => v.split(/[\s,]+/).filter(Boolean))
     .pipe(z.array(z.string().regex(/^(\*|'self'|'none'|https?:\/\/[^\s;,']+)$/, "each entry must be *, 'self', 'none' or an origin"))),
   FLUSH_INTERVAL_MS: int(0, 1000).default(16),
-  FLUSH_INTERVAL_BUSY_MS: int(0, 1000).default(0),
+  FLUSH_INTERVAL_BUSY_MS: int(0, 1000).default(32),
   DORMANT_AFTER_MS: int(0, 86_400_000).default(30_000),
   MEMORY_RELEASE_BYTES: int(0).default(8 * MiB),
   MAX_DOC_BYTES: int(1024).default(32 * MiB),
