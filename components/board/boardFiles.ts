@@ -1,5 +1,6 @@
 import { serializeTldrawJson, TLDRAW_FILE_EXTENSION, type Editor, type TLShapeId } from 'tldraw'
 import { DOCUMENT_RECORD_ID } from '@/lib/board'
+import { whenIdle } from './whenIdle'
 
 /** Pixels per exported point: a PDF page is as many points as the frame is canvas units, drawn at twice that. */
 const PDF_PIXEL_RATIO = 2
@@ -30,15 +31,13 @@ const PDF_PRELOAD_DELAY_MS = 5_000
  * works offline too (the service worker keeps every file a page loaded). Returns a cancel.
  */
 export function preloadPdfLibrary(): () => void {
-  let idle: number | null = null
+  let cancelIdle = () => {}
   const timer = setTimeout(() => {
-    const load = () => void import('pdf-lib').catch(() => undefined)
-    if (typeof requestIdleCallback === 'function') idle = requestIdleCallback(load, { timeout: 10_000 })
-    else load()
+    cancelIdle = whenIdle(() => void import('pdf-lib').catch(() => undefined), 10_000)
   }, PDF_PRELOAD_DELAY_MS)
   return () => {
     clearTimeout(timer)
-    if (idle !== null) cancelIdleCallback(idle)
+    cancelIdle()
   }
 }
 

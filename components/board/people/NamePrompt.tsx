@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from 'react'
 import { useEditor } from 'tldraw'
+import { whenIdle } from '../whenIdle'
 
 const ASKED_KEY = 'sketchroom:asked-name'
 
@@ -11,16 +12,6 @@ function alreadyAsked(): boolean {
   } catch {
     return true
   }
-}
-
-/** Runs `fn` once the page is idle (at most 3 s from now); returns a cancel. */
-function whenIdle(fn: () => void): () => void {
-  if (typeof requestIdleCallback !== 'function') {
-    const timer = setTimeout(fn, 500)
-    return () => clearTimeout(timer)
-  }
-  const id = requestIdleCallback(fn, { timeout: 3_000 })
-  return () => cancelIdleCallback(id)
 }
 
 function rememberAsked() {
@@ -44,7 +35,7 @@ export function NamePrompt() {
     // has been drawn and the page is idle: shown while a big board first paints, the prompt
     // made that paint ~90 ms slower (5,000 shapes), and the board is what the visitor came for.
     if (alreadyAsked() || editor.user.getName().trim()) return
-    return whenIdle(() => setOpen(true))
+    return whenIdle(() => setOpen(true), 3_000, 500)
   }, [editor])
   if (!open) return null
   const close = (save: boolean) => {
