@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
-import { connectClient, startTestServer, synced, type TestClient, type TestServer, waitFor } from '../../test/helpers'
+import { connectClient, sleep, startTestServer, synced, type TestClient, type TestServer, waitFor } from '../../test/helpers'
 import { type InProcessBus, InProcessHub } from './InProcessBus'
 import { PostgresStore } from '../storage/PostgresStore'
 import type { Store } from '../storage/Store'
@@ -50,6 +50,50 @@ function client(server: TestServer, room: string): TestClient {
   const c = connectClient(server.wsUrl, room)
   cleanup.push(() => c.destroy())
   return c
+}
+
+/**
+ * `store` with a valve on its appends: while closed, each append waits until the test lets
+ * it through (`release`), so an instance can hold updates it has applied and not stored.
+ */
+function appendValve(store: Store) {
+  const waiting: Array<() => void> = []
+  let closed = false
+  const wrapped = new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'append') {
+        return async (room: string, update: Uint8Array) => {
+          if (closed) await new Promise<void>((resolve) => waiting.push(resolve))
+          return target.append(room, update)
+        }
+      }
+      const value: unknown = Reflect.get(target, prop, target)
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
+  return {
+    store: wrapped,
+    get waiting() {
+      return waiting.length
+    },
+    close() {
+      closed = true
+    },
+    release(n: number) {
+      for (const resolve of waiting.splice(0, n)) resolve()
+    },
+    open() {
+      closed = false
+      this.release(waiting.length)
+    },
+  }
+}
+
+async function storedList(store: Store, room: string): Promise<string[]> {
+  const doc = new Y.Doc()
+  const stored = await store.load(room)
+  if (stored) Y.applyUpdate(doc, stored.update)
+  return doc.getArray<string>('list').toJSON()
 }
 
 const list = (c: TestClient) => c.doc.getArray<string>('list').toJSON()
@@ -137,6 +181,39 @@ describe('replication between instances (in-process bus)', () => {
     const doc = new Y.Doc()
     Y.applyUpdate(doc, (await storeB!.load('room-r4'))!.update)
     expect(doc.getArray('list').toJSON()).toEqual(list(onA))
+  })
+
+  test('[S134] what a repair brings is stored by the instance it reaches, so it outlives a sender that never stored it', async () => {
+    const hub = new InProcessHub()
+    const [storeA, storeB, reader] = await sharedStores(3)
+    const valve = appendValve(storeA!)
+    const a = await instance(hub, valve.store)
+    cleanup.push(() => valve.open())
+    const b = await instance(hub, storeB)
+    const room = 'room-r6'
+    const onA = client(a.server, room)
+    const onB = client(b.server, room)
+    await synced(onA, onB)
+    const roomA = a.server.sync.rooms.get(room)!
+    // A's first edit is stored, and its message to B lost: B lacks it until A repairs it.
+    a.bus.loseMessages(true)
+    onA.doc.getArray<string>('list').push(['first'])
+    await waitFor(async () => (await storedList(reader!, room)).includes('first'), 'the first edit stored')
+    a.bus.loseMessages(false)
+    // A's next edit is applied and its append held, while anti-entropy rounds ask A for the first.
+    valve.close()
+    onA.doc.getArray<string>('list').push(['second'])
+    await waitFor(() => valve.waiting > 0, "the second edit's append waiting at the valve")
+    await sleep(1000)
+    onA.doc.getArray<string>('list').push(['third'])
+    await waitFor(() => roomA.doc.getArray('list').length === 3, 'the third edit applied on A')
+    // The second append goes through; every later one of A stays at the valve for good, as
+    // if A died now: A never stores the third edit.
+    valve.release(1)
+    await waitFor(() => list(onB).includes('third'), "A's third edit on B, through a repair")
+    expect(valve.waiting).toBeGreaterThan(0)
+    await waitFor(async () => (await storedList(reader!, room)).includes('third'), 'the store to hold what B got', 5000)
+    expect((await storedList(reader!, room)).sort()).toEqual(['first', 'second', 'third'])
   })
 
   test('[S26] cursors of clients on an instance that went silent are removed after the timeout', async () => {

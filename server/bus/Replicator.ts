@@ -9,6 +9,7 @@ import {
   encodeBusAwareness,
   encodeBusRestored,
   encodeBusState,
+  encodeBusRepair,
   encodeBusUpdate,
   parseBusMessage,
   type StateDigest,
@@ -77,8 +78,11 @@ const topicOf = (roomId: string) => `room:${roomId}`
  *   its delete set; a peer that has more answers with the difference, and the room reads
  *   the store for entries other instances appended that never arrived.
  * - When the bus reconnects, every room does the same at once.
- * Only stored content is ever sent to a peer (a peer relays without storing), so a reply
- * waits until the room's pending updates are stored.
+ * An Update on the bus is stored already: the receiver relays it without storing it. A
+ * Repair (anti-entropy's answer) comes from the sender's document, which may hold edits
+ * it has not stored yet and never will if it dies now; the receiver stores what a repair
+ * brings before relaying it, so nothing that reached another instance depends on the
+ * sender's store.
  *
  * @example
  * const replicator = new Replicator({ bus, store, log, antiEntropyIntervalMs: 5000, remoteAwarenessTimeoutMs: 30_000 })
@@ -195,6 +199,10 @@ export class Replicator implements RoomReplication, RoomLifecycle {
         link.changes++
         room.replica.applyUpdate(message.update)
         return
+      case 'repair':
+        link.changes++
+        room.replica.applyRepair(message.update)
+        return
       case 'awareness': {
         const now = Date.now()
         for (const entry of message.entries) {
@@ -205,9 +213,11 @@ export class Replicator implements RoomReplication, RoomLifecycle {
         return
       }
       case 'state':
-        this.answerState(link, message.stateVector, message.deleteSetHash, message.flags).catch((err: unknown) =>
-          this.failed(link, err, 'answering a peer'),
-        )
+        try {
+          this.answerState(link, message.stateVector, message.deleteSetHash, message.flags)
+        } catch (err) {
+          this.failed(link, err, 'answering a peer')
+        }
         return
       case 'awareness-query':
         if (link.localAwareness.size > 0) this.publish(link, encodeBusAwareness(link.localAwareness.values()))
@@ -224,7 +234,7 @@ export class Replicator implements RoomReplication, RoomLifecycle {
     }
   }
 
-  private async answerState(link: Link, theirVector: Uint8Array, theirHash: Uint8Array, flags: number): Promise<void> {
+  private answerState(link: Link, theirVector: Uint8Array, theirHash: Uint8Array, flags: number): void {
     const { room } = link
     const exact = (flags & StateFlag.Exact) !== 0
     const ours = this.digest(link)
@@ -248,16 +258,11 @@ export class Replicator implements RoomReplication, RoomLifecycle {
       this.publish(link, encodeBusState(ours, exact ? StateFlag.Exact : 0))
     }
     if (!theyLack && !deletesDiffer) return
-    try {
-      // The peer relays what we send without storing it, so send only what is stored.
-      await room.settle()
-    } catch (err) {
-      this.options.log.warn({ err, room: room.tag }, 'could not store before answering a peer')
-      return
-    }
-    if (room.state !== 'ready' || this.links.get(room.id) !== link) return
+    if (room.state !== 'ready') return
+    // From the document, which runs ahead of the store (waiting for a flush would not
+    // help: edits keep arriving while it stores). The peer stores what this brings.
     this.stats.repairsSent++
-    this.publish(link, encodeBusUpdate(room.replica.diff(theirVector)))
+    this.publish(link, encodeBusRepair(room.replica.diff(theirVector)))
   }
 
   // --- healing -------------------------------------------------------------------------

@@ -9,12 +9,16 @@
  *   1 Awareness       varByteArray(y-protocols awareness update) — the sender's clients
  *   2 State           varByteArray(state vector) varByteArray(delete-set digest) varUint(flags)
  *                     — anti-entropy: what the sender has; a receiver that has more
- *                     answers with an Update, one that has less answers with its own State
+ *                     answers with a Repair, one that has less answers with its own State
  *   3 AwarenessQuery  (empty) — a room just opened: every instance answers with Awareness
  *   4 BoardChanged    (empty) — the board's catalog row changed (its links were reset, it
  *                     went to the trash or came back): read it again
  *   5 Restored        varString(JSON {by, versionCreatedAt}) — someone restored a version
  *                     through the sender (its change comes as an Update): tell your clients
+ *   6 Repair          varByteArray(Yjs v1 update) — anti-entropy's answer, from the sender's
+ *                     document, which may hold what the sender has not stored yet: store
+ *                     what it brings, then relay it (an instance before this type ignores
+ *                     it, and heals from the store)
  *
  * Pub/sub delivers at most once, so nothing here is acknowledged: State messages heal
  * what is lost. Unknown types are ignored (a newer instance during a rolling upgrade).
@@ -36,6 +40,7 @@ export const BusMessage = {
   AwarenessQuery: 3,
   BoardChanged: 4,
   Restored: 5,
+  Repair: 6,
 } as const
 
 /** Flags of a State message. */
@@ -58,6 +63,7 @@ export interface StateDigest {
 
 export type BusMessageIn =
   | { type: 'update'; update: Uint8Array }
+  | { type: 'repair'; update: Uint8Array }
   | { type: 'awareness'; entries: AwarenessEntry[] }
   | { type: 'state'; stateVector: Uint8Array; deleteSetHash: Uint8Array; flags: number }
   | { type: 'awareness-query' }
@@ -70,10 +76,11 @@ export function parseBusMessage(message: Uint8Array): BusMessageIn {
   const decoder = decoding.createDecoder(message)
   const type = decoding.readVarUint(decoder)
   switch (type) {
-    case BusMessage.Update: {
+    case BusMessage.Update:
+    case BusMessage.Repair: {
       const update = decoding.readVarUint8Array(decoder)
       checkUpdateV1(update)
-      return { type: 'update', update }
+      return { type: type === BusMessage.Update ? 'update' : 'repair', update }
     }
     case BusMessage.Awareness:
       return { type: 'awareness', entries: parseAwarenessUpdate(decoding.readVarUint8Array(decoder)) }
@@ -110,6 +117,9 @@ function withPayload(type: number, payload: Uint8Array): Uint8Array {
 }
 
 export const encodeBusUpdate = (update: Uint8Array): Uint8Array => withPayload(BusMessage.Update, update)
+
+/** Anti-entropy's answer: may hold what the sender has not stored, so the receiver stores it. */
+export const encodeBusRepair = (update: Uint8Array): Uint8Array => withPayload(BusMessage.Repair, update)
 
 /** An Awareness message from raw awareness entries (as `parseAwarenessUpdate` gives them). */
 export const encodeBusAwareness = (entries: Iterable<Uint8Array>): Uint8Array =>

@@ -1,13 +1,13 @@
 /**
  * What other instances do to a room, over the bus: updates already stored there (applied
- * and relayed to this instance's peers, not stored again), their clients' awareness,
- * restore announcements, and the state vector and diffs anti-entropy compares (a dormant
- * room stays asleep for those). Updates and awareness count only while the room is ready
- * or paused.
+ * and relayed to this instance's peers, not stored again), repairs that may not be
+ * (stored here, then relayed), their clients' awareness, restore announcements, and the
+ * state vector and diffs anti-entropy compares (a dormant room stays asleep for those).
+ * Updates and awareness count only while the room is ready or paused.
  *
  * @example
  * room.replica.applyUpdate(message.update)
- * publish(encodeBusUpdate(room.replica.diff(theirVector)))
+ * publish(encodeBusRepair(room.replica.diff(theirVector)))
  */
 import type { AwarenessEntry, encodeStatus } from '../protocol/messages'
 import type { RoomParts } from './roomParts'
@@ -25,11 +25,22 @@ export class RoomReplica {
     private readonly hooks: ReplicaHooks,
   ) {}
 
+  /** An update another instance stored: applied and relayed, not stored again. */
   applyUpdate(update: Uint8Array): void {
+    this.take(update, true)
+  }
+
+  /** Anti-entropy's answer: its sender may not have stored it, so what it changes is stored here, then relayed. */
+  applyRepair(update: Uint8Array): void {
+    this.take(update, false)
+  }
+
+  /** Checked like anything from the bus; a correction is always stored. */
+  private take(update: Uint8Array, storedAlready: boolean): void {
     if (!this.hooks.isLive()) return
     const { changed, correction } = this.parts.intake.applyRemote(update)
     if (correction) this.parts.outbox.queueUpdate(correction)
-    else if (changed) this.parts.outbox.queueUpdate({ update, from: null }, true)
+    else if (changed) this.parts.outbox.queueUpdate({ update, from: null }, storedAlready)
     else return
     this.hooks.requestFlush()
   }
