@@ -157,9 +157,9 @@ describe.skipIf(!hasChromium)('a first visit', () => {
       const background = () => p.evaluate(() => getComputedStyle(document.body).backgroundColor)
       // Polled: once in CI the first read, right after the load event, found no style yet.
       await p.goto(app.origin)
-      await expect.poll(background, { timeout: 5000 }).toBe('rgb(29, 29, 31)')
+      await expect.poll(background).toBe('rgb(29, 29, 31)')
       await p.goto(`${app.origin}/b/not%20a%20room`)
-      await expect.poll(background, { timeout: 5000 }).toBe('rgb(29, 29, 31)')
+      await expect.poll(background).toBe('rgb(29, 29, 31)')
       await p.goto(`${app.origin}/b/${newRoomId()}`)
       await waitForEditor(p)
       expect(await p.evaluate(() => window.editor!.user.getIsDarkMode())).toBe(true)
