@@ -77,7 +77,18 @@ test('[S52] honest clients converge to identical valid boards while a hostile cl
       () => honest.every((c) => c.provider.synced && snapshot(c.doc) === snapshot(honest[0]!.doc)),
       'the honest clients to converge',
       30_000,
-    )
+    ).catch((err: unknown) => {
+      // What each honest client holds, to tell a stuck connection from diverged documents.
+      const states = honest.map((c, i) => {
+        const kv = records(c.doc)
+        const differing = [...new Set([...kv.map.keys(), ...records(honest[0]!.doc).map.keys()])].filter(
+          (k) => JSON.stringify(kv.get(k)) !== JSON.stringify(records(honest[0]!.doc).get(k)),
+        )
+        return `client ${i}: connected ${c.provider.wsconnected}, synced ${c.provider.synced}, same Yjs state as client 0 ${Y.equalSnapshots(Y.snapshot(c.doc), Y.snapshot(honest[0]!.doc))}, ${kv.map.size} records, differing from client 0: ${differing.join(' ') || 'none'}`
+      })
+      console.error(`[S52] not converged:\n${states.join('\n')}`)
+      throw err
+    })
     for (const c of honest) assertValidBoard(c.doc)
     // The server's own copy, as a fresh client sees it, is the same board.
     const fresh = join()
