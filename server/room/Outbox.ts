@@ -7,6 +7,9 @@ import type { Peer } from './Peer'
 import type { StoreMonitor } from './StoreMonitor'
 import type { LogSize, Relay } from './UpdateIntake'
 
+/** Sends a prepared reply. */
+type Reply = () => void
+
 interface QueuedUpdate extends Relay {
   /** Came from another instance, which stored it already. */
   remote: boolean
@@ -66,8 +69,8 @@ export const UNSAVED_REASON = 'the server could not save your last change; it is
 export class Outbox implements LogSize {
   private updates: QueuedUpdate[] = []
   private awareness = new Map<number, QueuedAwareness>()
-  /** Replies that must wait until the queued updates are stored. */
-  private afterStored: Array<() => void> = []
+  /** Replies to prepare when the queued updates are taken, and send once they are stored. */
+  private afterStored: Array<() => Reply> = []
   private chain: Promise<void> = Promise.resolve()
   private storing = 0
   private stopped = false
@@ -76,7 +79,7 @@ export class Outbox implements LogSize {
   /** While the store refuses appends: the local updates not stored yet, oldest first. */
   private unsaved: QueuedUpdate[] | null = null
   /** Replies that wait for the unsaved updates. */
-  private heldReplies: Array<() => void> = []
+  private heldReplies: Reply[] = []
   private retryTimer: NodeJS.Timeout | null = null
   private retryDelay = 0
 
@@ -105,10 +108,38 @@ export class Outbox implements LogSize {
     this.awareness.set(clientId, { bytes, from })
   }
 
-  /** Runs `reply` once everything queued so far is stored and sent (at once if nothing is). */
-  whenStored(reply: () => void): void {
-    if (this.updates.length > 0 || this.unsaved) this.afterStored.push(reply)
-    else reply()
+  /**
+   * A reply from the document (a joiner's full state), sent only once everything in it is
+   * stored. `prepare` reads the document and returns the send. It runs when the document
+   * holds nothing beyond what is stored, being stored or about to be: at once when nothing
+   * is queued, else when the next flush takes the queue. So later edits, which arrive
+   * while a flush appends, are never in it; and if the store refuses what is in it, it
+   * waits with the unsaved updates. Throws what `prepare` throws only when it runs at once.
+   */
+  whenStored(prepare: () => Reply): void {
+    if (this.updates.length > 0) this.afterStored.push(prepare)
+    else if (this.unsaved) this.heldReplies.push(this.prepared(prepare))
+    else if (this.storing > 0) this.sendAfterStored([this.prepared(prepare)])
+    else prepare()()
+  }
+
+  /** `prepare` run now; one that throws is logged and sends nothing. */
+  private prepared(prepare: () => Reply): Reply {
+    try {
+      return prepare()
+    } catch (err) {
+      this.options.log.warn({ err }, 'deferred reply failed')
+      return () => undefined
+    }
+  }
+
+  /** Sends `replies` after what the chain holds is stored, or holds them if it was refused. */
+  private sendAfterStored(replies: Reply[]): void {
+    void this.enqueue(async () => {
+      if (this.stopped) return
+      if (this.unsaved) this.heldReplies.push(...replies)
+      else this.reply(replies)
+    })
   }
 
   /** Nothing queued, nothing being stored, nothing unsaved: safe to put the document to sleep. */
@@ -130,8 +161,9 @@ export class Outbox implements LogSize {
   flush(): Promise<void> {
     const updates = this.updates
     const awareness = this.awareness
-    const afterStored = this.afterStored
-    if (updates.length === 0 && awareness.size === 0 && afterStored.length === 0) return this.chain
+    if (updates.length === 0 && awareness.size === 0) return this.chain
+    // Prepared now: the document holds what this flush stores, and nothing newer yet.
+    const afterStored = this.afterStored.map((prepare) => this.prepared(prepare))
     this.updates = []
     this.awareness = new Map()
     this.afterStored = []
@@ -165,11 +197,7 @@ export class Outbox implements LogSize {
     this.retryTimer = null
   }
 
-  private async storeAndSend(
-    updates: QueuedUpdate[],
-    afterStored: Array<() => void>,
-    awareness: Map<number, QueuedAwareness> | null,
-  ): Promise<void> {
+  private async storeAndSend(updates: QueuedUpdate[], afterStored: Reply[], awareness: Map<number, QueuedAwareness> | null): Promise<void> {
     if (this.stopped) return
     this.storing++
     try {
@@ -182,7 +210,7 @@ export class Outbox implements LogSize {
   /** `awareness` (the flush's, if it had updates too) goes out with the first updates sent, or at once if none can be. */
   private async storeAndSendNow(
     updates: QueuedUpdate[],
-    afterStored: Array<() => void>,
+    afterStored: Reply[],
     awareness: Map<number, QueuedAwareness> | null,
   ): Promise<void> {
     if (this.unsaved) {
@@ -231,7 +259,7 @@ export class Outbox implements LogSize {
     if (local.length > 0) this.options.onStored?.(local)
   }
 
-  private reply(replies: Array<() => void>): void {
+  private reply(replies: Reply[]): void {
     for (const reply of replies) {
       try {
         reply()
@@ -241,7 +269,7 @@ export class Outbox implements LogSize {
     }
   }
 
-  private pause(err: unknown, rest: QueuedUpdate[], replies: Array<() => void>): void {
+  private pause(err: unknown, rest: QueuedUpdate[], replies: Reply[]): void {
     this.send(rest.filter((u) => u.remote))
     this.unsaved = rest.filter((u) => !u.remote)
     this.heldReplies.push(...replies)

@@ -459,6 +459,85 @@ describe('Room', () => {
       expect(room.doc.getArray('list').toJSON()).toEqual(['kept'])
     })
 
+    /** A MemoryStore whose appends wait until the test lets each one through or fails it. */
+    function heldStore() {
+      const store = new MemoryStore()
+      const held: Array<{ go(): void; fail(): void }> = []
+      const append = store.append.bind(store)
+      store.append = (roomId, update) =>
+        new Promise<void>((resolve, reject) => {
+          held.push({
+            go: () => resolve(append(roomId, update)),
+            fail: () => reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL', name: 'SqliteError' })),
+          })
+        })
+      return { store, held }
+    }
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
+    /** What a joiner's client holds, from everything it was sent so far. */
+    const seenBy = (joiner: ReturnType<typeof peer>) => {
+      const doc = new Y.Doc()
+      return () => {
+        for (const u of updatesIn(joiner.socket.take())) Y.applyUpdate(doc, u)
+        return doc.getArray('list').toJSON()
+      }
+    }
+
+    test("[S11] a joiner's answer waits for the append in flight, and holds nothing that came after it", async () => {
+      const { store, held } = heldStore()
+      const { room } = await openRoom({}, store)
+      const writer = peer()
+      joined(room, writer)
+      const w = client()
+      room.receive(writer.conn, encodeUpdate(w.change((d) => d.getArray('list').push(['first']))))
+      const flushed = room.flush()
+      await nextTurn()
+      expect(held).toHaveLength(1)
+      const joiner = peer()
+      room.join(joiner.conn)
+      joiner.socket.take()
+      room.receive(joiner.conn, encodeSyncStep1(Y.encodeStateVector(new Y.Doc())))
+      const seen = seenBy(joiner)
+      // Applied and queued, not stored: arrives while the first append is in flight.
+      room.receive(writer.conn, encodeUpdate(w.change((d) => d.getArray('list').push(['second']))))
+      expect(seen()).toEqual([])
+      held[0]!.go()
+      await flushed
+      expect(seen()).toEqual(['first'])
+      const second = room.flush()
+      await nextTurn()
+      held[1]!.go()
+      await second
+      expect(seen()).toEqual(['first', 'second'])
+      expect((await storedDoc(store)).getArray('list').toJSON()).toEqual(['first', 'second'])
+    })
+
+    test("a joiner's answer that holds an update the store refused waits until the store takes it", async () => {
+      const { store, held } = heldStore()
+      const { room } = await openRoom({ storeRetryMs: { first: 100, max: 100 } }, store)
+      const writer = peer()
+      joined(room, writer)
+      room.receive(writer.conn, encodeUpdate(client().change((d) => d.getArray('list').push(['kept']))))
+      const flushed = room.flush()
+      await nextTurn()
+      const joiner = peer()
+      room.join(joiner.conn)
+      joiner.socket.take()
+      room.receive(joiner.conn, encodeSyncStep1(Y.encodeStateVector(new Y.Doc())))
+      const seen = seenBy(joiner)
+      held[0]!.fail()
+      await flushed
+      expect(room.state).toBe('paused')
+      expect(writer.socket.closedWith?.code).toBe(CloseCode.InternalError)
+      expect(seen()).toEqual([])
+      await vi.advanceTimersByTimeAsync(100)
+      held[1]!.go()
+      await vi.advanceTimersByTimeAsync(0)
+      expect(room.state).toBe('ready')
+      expect(seen()).toEqual(['kept'])
+      expect((await storedDoc(store)).getArray('list').toJSON()).toEqual(['kept'])
+    })
+
     test('a room holding changes the store has not taken is not unloaded, and unloads once they are stored', async () => {
       const store = flakyStore()
       const { room } = await openRoom({ storeRetryMs: { first: 100, max: 100 } }, store)

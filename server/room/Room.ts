@@ -208,8 +208,11 @@ export class Room {
     switch (message.type) {
       case 'sync-step1':
         peer.handshakeDone()
-        // A joiner's answer must not run ahead of updates the room has not stored yet.
-        this.outbox.whenStored(() => peer.send(this.document.answerStep1(message.stateVector)))
+        // A joiner's answer holds nothing the room has not stored: it waits for the store.
+        this.outbox.whenStored(() => {
+          const answer = this.document.answerStep1(message.stateVector)
+          return () => peer.send(answer)
+        })
         return true
       case 'sync-step2':
       case 'sync-update':
