@@ -72,6 +72,7 @@ export class Outbox implements LogSize {
   /** Replies to prepare when the queued updates are taken, and send once they are stored. */
   private afterStored: Array<() => Reply> = []
   private chain: Promise<void> = Promise.resolve()
+  /** Flushes taken from the queue and not done storing and sending (waiting on the chain included). */
   private storing = 0
   private stopped = false
   private logEntries = 0
@@ -173,6 +174,8 @@ export class Outbox implements LogSize {
     // paused, updates wait for the store and awareness does not wait with them.
     const withUpdates = awareness.size > 0 && updates.length > 0 && !this.unsaved ? awareness : null
     if (awareness.size > 0 && !withUpdates) this.sendAwareness(awareness)
+    // Counted from now, not from when its link starts: the chain may still be busy.
+    this.storing++
     return this.enqueue(() => this.storeAndSend(updates, afterStored, withUpdates))
   }
 
@@ -198,10 +201,8 @@ export class Outbox implements LogSize {
   }
 
   private async storeAndSend(updates: QueuedUpdate[], afterStored: Reply[], awareness: Map<number, QueuedAwareness> | null): Promise<void> {
-    if (this.stopped) return
-    this.storing++
     try {
-      await this.storeAndSendNow(updates, afterStored, awareness)
+      if (!this.stopped) await this.storeAndSendNow(updates, afterStored, awareness)
     } finally {
       this.storing--
     }
