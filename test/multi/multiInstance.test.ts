@@ -194,8 +194,8 @@ describe('several instances on PostgreSQL and Redis', () => {
       'every client, moved ones included, to hold the same document',
     )
     expect(clients[0]!.doc.getArray<string>('list').toJSON().slice().sort()).toEqual(expectedItems(editors))
-    // "Ends up" in the store: a moved client's edits can reach the others before the store has
-    // them (a client that joins gets the instance's document as it is, stored or not yet).
+    // "Ends up" in the store: the last edits of the clients can still be in a flush when they
+    // have converged (each instance relays what it stored, and stores what repairs bring).
     await waitFor(
       async () => {
         const stored = await storedDoc(room)
