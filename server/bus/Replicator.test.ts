@@ -5,9 +5,12 @@
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, test } from 'vitest'
+import type WebSocket from 'ws'
 import * as Y from 'yjs'
+import { geoShape, records, seedBoard } from '../../test/abuse/board'
 import { connectClient, sleep, startTestServer, synced, type TestClient, type TestServer, waitFor } from '../../test/helpers'
 import { type InProcessBus, InProcessHub } from './InProcessBus'
+import { MemoryStore } from '../storage/MemoryStore'
 import { PostgresStore } from '../storage/PostgresStore'
 import type { Store } from '../storage/Store'
 
@@ -214,6 +217,60 @@ describe('replication between instances (in-process bus)', () => {
     expect(valve.waiting).toBeGreaterThan(0)
     await waitFor(async () => (await storedList(reader!, room)).includes('third'), 'the store to hold what B got', 5000)
     expect((await storedList(reader!, room)).sort()).toEqual(['first', 'second', 'third'])
+  })
+
+  test('[S135] a record entry an instance drops as a duplicate of one from the bus is dropped for its clients too', async () => {
+    const hub = new InProcessHub()
+    // Separate stores: only the bus brings one instance's entry to the other.
+    const [storeA, storeB] = [new MemoryStore(), new MemoryStore()]
+    const a = await instance(hub, storeA)
+    const b = await instance(hub, storeB)
+    const room = 'room-duplicates'
+    // YKeyValue keeps the rightmost of two entries inserted at one place, and they sit in
+    // client id order: `later` (on B) writes the entry every peer keeps.
+    const [earlierDoc, laterDoc] = [new Y.Doc(), new Y.Doc()].sort((x, y) => x.clientID - y.clientID)
+    const earlier = connectClient(a.server.wsUrl, room, earlierDoc)
+    const later = connectClient(b.server.wsUrl, room, laterDoc)
+    cleanup.push(
+      () => earlier.destroy(),
+      () => later.destroy(),
+    )
+    const onA = client(a.server, room)
+    const onB = client(b.server, room)
+    const everyone = [earlier, later, onA, onB]
+    await synced(...everyone)
+    seedBoard(earlier.doc)
+    await waitFor(() => everyone.every((c) => records(c.doc).has('page:page')), 'the board everywhere')
+    const id = 'shape:contested'
+    const widthAt = (c: TestClient) => (records(c.doc).get(id) as { props?: { w?: number } } | undefined)?.props?.w
+    // Neither writer reads for a while, as on slow links, and the bus is down: each
+    // instance and writer has only its own entry.
+    const sockets = [earlier, later].map((c) => c.provider.ws as unknown as WebSocket)
+    for (const socket of sockets) socket.pause()
+    b.bus.cutOff()
+    records(later.doc).set(id, geoShape(id, { w: 20 }))
+    records(earlier.doc).set(id, geoShape(id, { w: 10 }))
+    await waitFor(() => widthAt(onA) === 10 && widthAt(onB) === 20, 'each entry on its own instance')
+    // The bus comes back: each instance gets the other's entry from the bus and drops earlier's.
+    b.bus.restore()
+    const clock = Y.getState(earlier.doc.store, earlier.doc.clientID)
+    await waitFor(() => Y.getState(onB.doc.store, earlier.doc.clientID) === clock, "earlier's entry on B")
+    await waitFor(() => widthAt(onA) === 20, "later's entry on A")
+    // later, not having seen earlier's entry, deletes the shape.
+    records(later.doc).delete(id)
+    await waitFor(() => widthAt(onA) === undefined && widthAt(onB) === undefined, 'the shape deleted on A and B')
+    // Now later reads earlier's entry, which nobody else has any more: it must hear that B dropped it.
+    for (const socket of sockets) socket.resume()
+    for (const c of everyone) await expect.poll(() => records(c.doc).has(id), { timeout: 5_000 }).toBe(false)
+    // What the two stores hold together has the drop too.
+    await waitFor(async () => {
+      const doc = new Y.Doc()
+      for (const store of [storeA, storeB]) {
+        const stored = await store.load(room)
+        if (stored) Y.applyUpdate(doc, stored.update)
+      }
+      return records(doc).has('page:page') && !records(doc).has(id)
+    }, 'the stored board without the shape')
   })
 
   test('[S26] cursors of clients on an instance that went silent are removed after the timeout', async () => {

@@ -8,6 +8,7 @@
  * applying it. Pure: no documents, no I/O.
  */
 import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { SyncError } from '../errors'
 
@@ -109,6 +110,25 @@ export function transactionChangedFor(tr: Y.Transaction, clients: number[]): boo
   if (tr.deleteSet.clients.size > 0) return true
   for (const client of clients) if (tr.afterState.get(client) !== tr.beforeState.get(client)) return true
   return false
+}
+
+/**
+ * A Yjs v1 update that holds only the deletions of `deleteSet` (a transaction's, say):
+ * no structs, then per client its deleted ranges, as Yjs writes them.
+ */
+export function deletionsUpdate(deleteSet: Y.Transaction['deleteSet']): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, 0)
+  encoding.writeVarUint(encoder, deleteSet.clients.size)
+  for (const [client, ranges] of deleteSet.clients) {
+    encoding.writeVarUint(encoder, client)
+    encoding.writeVarUint(encoder, ranges.length)
+    for (const { clock, len } of ranges) {
+      encoding.writeVarUint(encoder, clock)
+      encoding.writeVarUint(encoder, len)
+    }
+  }
+  return encoding.toUint8Array(encoder)
 }
 
 /** A state vector that names no client: the asker has nothing yet. */

@@ -14,7 +14,7 @@ import { roomParts } from './roomParts'
 import { RoomReplica } from './RoomReplica'
 import type { BoardInfo } from '../storage/Store'
 import type { RoomOptions } from './types'
-import { TooManyRefused, type UpdateIntake } from './UpdateIntake'
+import { type Relay, TooManyRefused, type UpdateIntake } from './UpdateIntake'
 
 export type { RoomLimits, RoomOptions, RoomReplication } from './types'
 
@@ -251,18 +251,17 @@ export class Room {
   }
 
   private applyUpdate(peer: Peer, update: Uint8Array): void {
-    let relay
+    let relays
     try {
-      relay = this.intake.apply(peer, update)
+      relays = this.intake.apply(peer, update)
     } catch (err) {
       // What the sender did change validly still goes out before it is closed.
-      if (err instanceof TooManyRefused && err.relay) this.queue(err.relay)
+      if (err instanceof TooManyRefused) for (const relay of err.relays) this.queue(relay)
       throw err
     }
-    if (relay) {
-      this.queue(relay)
-      this.history?.changed(this.awareness.nameOf(peer))
-    }
+    if (relays.length === 0) return
+    for (const relay of relays) this.queue(relay)
+    this.history?.changed(this.awareness.nameOf(peer))
   }
 
   /** The server's own change to the board (a restore): checked, stored and sent like anyone's. */
@@ -283,7 +282,7 @@ export class Room {
     this.options.replicate?.restored?.(this, { by, versionCreatedAt })
   }
 
-  private queue(relay: NonNullable<ReturnType<UpdateIntake['apply']>>): void {
+  private queue(relay: Relay): void {
     this.outbox.queueUpdate(relay)
     this.requestFlush()
   }

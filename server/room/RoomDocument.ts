@@ -8,7 +8,7 @@ import { CORRECTION, LOADING } from '../board/origins'
 import { readBoard } from '../board/readBoard'
 import { SyncError } from '../errors'
 import { encodeSyncStep1, encodeSyncStep2 } from '../protocol/messages'
-import { isEmptyStateVector, transactionChanged, transactionChangedFor } from '../protocol/updates'
+import { deletionsUpdate, isEmptyStateVector, transactionChanged, transactionChangedFor } from '../protocol/updates'
 
 /** Transaction origin of updates from other instances. */
 export const REMOTE = 'remote'
@@ -42,6 +42,8 @@ export class RoomDocument {
   private changeCount = 0
   /** While an update applies: the only clients whose clocks it can move (see `touching`). */
   private touched: number[] | null = null
+  /** What the server's own YKeyValue deleted (duplicate entries) since the last `takeOwnDeletions`. */
+  private ownDeletions: Array<Y.Transaction['deleteSet']> = []
 
   constructor(private readonly rules?: BoardRules) {
     this.attach(new Y.Doc())
@@ -83,6 +85,13 @@ export class RoomDocument {
       this.fullFrame = null
       this.vectorFrame = null
     })
+    // Every peer's YKeyValue, this one's too, drops an entry that a later one for the same
+    // key outranks, in a transaction of its own (no origin) right after the one that
+    // brought it. Peers that saw the entries arrive in another order may never see both at
+    // once, and so never drop it themselves: what this document drops must reach them.
+    doc.on('afterTransaction', (tr: Y.Transaction) => {
+      if (tr.origin === null && tr.local && tr.deleteSet.clients.size > 0) this.ownDeletions.push(tr.deleteSet)
+    })
     this.liveDoc = doc
     // Before the watcher: its YKeyValue must never see an entry that is not one.
     this.recordsGuard = this.rules ? new RecordsGuard(doc) : null
@@ -92,9 +101,22 @@ export class RoomDocument {
   /** Applies what the store holds (validated when it was written) and keeps it as the joiners' frame. */
   loadStored(update: Uint8Array): void {
     Y.applyUpdate(this.doc, update, LOADING)
+    // Duplicates in what is stored are dropped the same way by every peer that loads it.
+    this.ownDeletions = []
     // The stored update is already a full state: joiners get it without re-encoding, unless
     // it held entries the guard took out (stored before it existed).
     this.fullFrame = this.takeGuarded() === 0 ? encodeSyncStep2(update) : null
+  }
+
+  /**
+   * The deletions this document made itself since the last call (duplicate records dropped
+   * by its YKeyValue), as one update to send everyone and store; null when there were none.
+   */
+  takeOwnDeletions(): Uint8Array | null {
+    if (this.ownDeletions.length === 0) return null
+    const deleteSet = this.ownDeletions.length === 1 ? this.ownDeletions[0]! : Y.mergeDeleteSets(this.ownDeletions)
+    this.ownDeletions = []
+    return deletionsUpdate(deleteSet)
   }
 
   /** Entries of `records` that were not entries, removed since the last call (see RecordsGuard). */
@@ -242,6 +264,7 @@ export class RoomDocument {
     const vectorFrame = this.vectorFrame
     this.attach(new Y.Doc())
     Y.applyUpdate(this.liveDoc!, state, LOADING)
+    this.ownDeletions = []
     // Same content as before: the cached vector stays valid; the full frame is the state.
     this.vectorFrame = vectorFrame
     this.fullFrame = encodeSyncStep2(state)

@@ -38,10 +38,11 @@ export class RoomReplica {
   /** Checked like anything from the bus; a correction is always stored. */
   private take(update: Uint8Array, storedAlready: boolean): void {
     if (!this.hooks.isLive()) return
-    const { changed, correction } = this.parts.intake.applyRemote(update)
+    const { changed, correction, ownDeletions } = this.parts.intake.applyRemote(update)
     if (correction) this.parts.outbox.queueUpdate(correction)
     else if (changed) this.parts.outbox.queueUpdate({ update, from: null }, storedAlready)
     else return
+    if (ownDeletions) this.parts.outbox.queueUpdate(ownDeletions)
     this.hooks.requestFlush()
   }
 

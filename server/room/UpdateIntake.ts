@@ -47,11 +47,12 @@ export interface IntakeOptions {
 /**
  * Everything between "a peer sent an update" and "this goes to the store and the room":
  * the size limit, the strict decode, applying it, reverting what breaks the board rules,
- * and holding back updates whose dependencies have not arrived.
+ * holding back updates whose dependencies have not arrived, and passing on what the
+ * document changed by itself meanwhile (duplicate records its YKeyValue dropped).
  *
  * @example
- * const relay = intake.apply(peer, update) // throws SyncError for the sender
- * if (relay) outbox.queueUpdate(relay)
+ * const relays = intake.apply(peer, update) // throws SyncError for the sender
+ * for (const relay of relays) outbox.queueUpdate(relay)
  */
 export class UpdateIntake {
   /** Set while the doc holds structs whose dependencies have not arrived. */
@@ -65,11 +66,11 @@ export class UpdateIntake {
   }
 
   /**
-   * Applies one update from `from` and returns what to relay and store, or null when it
-   * changed nothing (or is held back). Throws SyncError for the sender: malformed, over
-   * the size limit, or too many refused changes.
+   * Applies one update from `from` and returns what to relay and store, in order: nothing
+   * when it changed nothing (or is held back). Throws SyncError for the sender: malformed,
+   * over the size limit, or too many refused changes.
    */
-  apply(from: Peer, received: Uint8Array): Relay | null {
+  apply(from: Peer, received: Uint8Array): Relay[] {
     const { document, log, limits } = this.options
     if (log.bytes + received.length > limits.maxDocBytes) {
       // The log over-counts (overwritten values stay in it until compaction): measure for real.
@@ -82,7 +83,7 @@ export class UpdateIntake {
     // Decoding first means a bad update is refused whole, never half applied.
     // An empty one (every client's first sync step 2 to a board it lacks nothing of) changes nothing.
     const info = checkUpdateV1(received, { maxDepth: limits.maxDepth })
-    if (info.empty) return null
+    if (info.empty) return []
     const doc = document.doc
     this.checkClients(info.clients, doc)
     const update = ownBytes(received)
@@ -134,8 +135,12 @@ export class UpdateIntake {
       // The fast path: relay and store the bytes as received.
       relay = { update, from }
     }
-    if (tooMany) throw new TooManyRefused(relay, `malformed message: too many invalid changes (${from.offences})`)
-    return relay
+    const relays = relay ? [relay] : []
+    // The other paths' diffs carry every deletion of the document, these included.
+    const own = document.takeOwnDeletions()
+    if (own && relay?.from) relays.push({ update: own, from: null })
+    if (tooMany) throw new TooManyRefused(relays, `malformed message: too many invalid changes (${from.offences})`)
+    return relays
   }
 
   /**
@@ -153,6 +158,7 @@ export class UpdateIntake {
       watcher!.revert(violations)
       this.options.logger.warn({ violations: violations.length }, 'reverted invalid records of a restore')
     }
+    document.takeOwnDeletions() // in the diff below
     if (document.changes === changesBefore) return null
     return { update: Y.encodeStateAsUpdate(doc, Y.encodeStateVector(beforeState)), from: null }
   }
@@ -179,9 +185,11 @@ export class UpdateIntake {
   /**
    * Applies an update another instance stored. Nothing read from the bus is trusted: what
    * breaks the board rules is reverted here too, and `correction` (to store and send to
-   * everyone) carries the result. `changed` says whether the document moved at all.
+   * everyone, in place of the update) carries the result. `changed` says whether the
+   * document moved at all; `ownDeletions` (to store and send to everyone after the update)
+   * what this document then dropped by itself.
    */
-  applyRemote(update: Uint8Array): { changed: boolean; correction: Relay | null } {
+  applyRemote(update: Uint8Array): { changed: boolean; correction: Relay | null; ownDeletions: Relay | null } {
     const { document } = this.options
     const doc = document.doc
     const changesBefore = document.changes
@@ -189,10 +197,15 @@ export class UpdateIntake {
     const watcher = document.watcher
     const violations = watcher?.take() ?? []
     const guarded = document.takeGuarded()
-    if (violations.length === 0 && guarded === 0) return { changed: document.changes !== changesBefore, correction: null }
+    const own = document.takeOwnDeletions()
+    if (violations.length === 0 && guarded === 0) {
+      const ownDeletions = own ? { update: own, from: null } : null
+      return { changed: document.changes !== changesBefore, correction: null, ownDeletions }
+    }
     if (violations.length > 0) watcher!.revert(violations)
     this.options.logger.warn({ violations: violations.length }, 'reverted invalid changes that came from another instance')
-    return { changed: true, correction: { update: Y.encodeStateAsUpdate(doc, Y.encodeStateVector(beforeState)), from: null } }
+    const correction = { update: Y.encodeStateAsUpdate(doc, Y.encodeStateVector(beforeState)), from: null }
+    return { changed: true, correction, ownDeletions: null }
   }
 
   /**
@@ -235,7 +248,7 @@ const SERVER_CHANGE = Symbol('sketchroom-server-change')
  */
 export class TooManyRefused extends SyncError {
   constructor(
-    readonly relay: Relay | null,
+    readonly relays: Relay[],
     message: string,
   ) {
     super('malformed', message)

@@ -6,6 +6,7 @@ import { encodeUpdate, KEEPALIVE_FRAME, parseMessage } from '../../server/protoc
 import { SqliteStore } from '../../server/storage/SqliteStore'
 import type { Store } from '../../server/storage/Store'
 import { sqliteFile } from '../../server/config'
+import { geoShape, records, seedBoard } from '../abuse/board'
 import { sleep, synced, tempDir, testScope, upgradeRefusal, waitFor } from '../helpers'
 
 const { server, client, raw, defer } = testScope()
@@ -34,6 +35,46 @@ describe('protocol', () => {
     await synced(late)
     expect(Y.encodeStateVector(late.doc)).toEqual(Y.encodeStateVectorFromUpdate(expected))
     expect(late.doc.getArray('list').toJSON()).toEqual(clients[0]!.doc.getArray('list').toJSON())
+  })
+
+  test("[S135] a record entry the server drops as a duplicate is dropped for every client, also one whose messages crossed the server's", async () => {
+    const dir = tempDir()
+    const store = new SqliteStore({ file: sqliteFile({ DATA_DIR: dir }) })
+    const s = await server({ DATA_DIR: dir }, { store })
+    const room = 'room-duplicates'
+    const [a, b, onlooker] = [client(s, room), client(s, room), client(s, room)]
+    await synced(a, b, onlooker)
+    seedBoard(a.doc)
+    await waitFor(() => [b, onlooker].every((c) => records(c.doc).has('page:page')), 'the board everywhere')
+    // Two entries inserted at the same place sit in client id order, and YKeyValue keeps the
+    // rightmost: `later`'s entry is the one every peer keeps, `earlier`'s the one it drops.
+    const [earlier, later] = a.doc.clientID < b.doc.clientID ? [a, b] : [b, a]
+    const id = 'shape:contested'
+    const seenByOnlooker = () => (records(onlooker.doc).get(id) as { props?: { w?: number } } | undefined)?.props?.w
+    // `later` stops reading, as on a slow link: what the server sends it waits in its socket.
+    const slow = later.provider.ws as unknown as WebSocket
+    slow.pause()
+    records(earlier.doc).set(id, geoShape(id, { w: 10 }))
+    await waitFor(() => seenByOnlooker() === 10, "the onlooker to see earlier's shape")
+    // `later`, not having seen it, writes its own value (the server drops earlier's entry as
+    // the duplicate), then deletes the shape: on the server and the onlooker it is gone.
+    records(later.doc).set(id, geoShape(id, { w: 20 }))
+    await waitFor(() => seenByOnlooker() === 20, "the onlooker to see later's shape")
+    records(later.doc).delete(id)
+    await waitFor(() => seenByOnlooker() === undefined, 'the onlooker to see the shape deleted')
+    // Now `later` reads earlier's entry, which nobody else has any more: it must hear that
+    // the server dropped it, or it shows a shape the others deleted.
+    slow.resume()
+    for (const c of [a, b, onlooker]) {
+      await expect.poll(() => records(c.doc).has(id), { timeout: 5_000 }).toBe(false)
+    }
+    // The store holds the drop too: a board loaded from it has no such shape.
+    await waitFor(async () => {
+      const stored = await store.load(room)
+      const doc = new Y.Doc()
+      if (stored) Y.applyUpdate(doc, stored.update)
+      return records(doc).has('page:page') && !records(doc).has(id)
+    }, 'the stored board without the shape')
   })
 
   test('[S2] awareness is relayed and disappears when its client disconnects', async () => {
