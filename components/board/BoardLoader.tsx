@@ -1,9 +1,8 @@
 'use client'
 
 import dynamic from 'next/dynamic'
-import { useEffect, useMemo, useState } from 'react'
-import { readLocalCopyEarly } from '@/components/sync/localCopy'
-import { type BoardLink, type EmbedOptions, type LinkMode, syncName } from '@/lib/links'
+import { useEffect, useState } from 'react'
+import type { BoardLink, EmbedOptions, LinkMode } from '@/lib/links'
 import { LinkProblem } from './LinkProblem'
 
 // tldraw measures the window and talks to IndexedDB: render it in the browser only.
@@ -64,11 +63,6 @@ function useTokenCheck(token: string | null): TokenCheck {
 /** The board of any link: a room id straight away, a token once the server has vouched for it. */
 export default function BoardLoader({ link, embed = null }: { link: BoardLink; embed?: EmbedOptions | null }) {
   const check = useTokenCheck(link.kind === 'token' ? link.token : null)
-  // This device's copy of the board is read while the board's code loads (and the token
-  // is checked): from render, before any effect of the board could open it itself.
-  const name = syncName(link)
-  const releaseCopy = useMemo(() => readLocalCopyEarly(name), [name])
-  useEffect(() => releaseCopy, [releaseCopy])
   if (link.kind === 'room') return <Board link={link} readOnly={embed?.readonly ?? false} embed={embed} />
   if (check.status === 'checking') return <div className="sr-loading">Opening the board…</div>
   if (check.status === 'invalid') return <LinkProblem message={check.message} embedded={Boolean(embed)} />

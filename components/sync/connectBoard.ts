@@ -1,10 +1,10 @@
 import { atom, createTLStore, defaultShapeUtils, type TLAssetStore, type TLStore } from 'tldraw'
+import { IndexeddbPersistence } from 'y-indexeddb'
 import { removeAwarenessStates } from 'y-protocols/awareness'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { type BoardEvent, CloseCode, FEATURES_PARAM, isFinalCloseCode, STATUS_FEATURE } from '@/lib/protocol'
 import { bindPresence } from './bindPresence'
-import { indexedDbPersistence, type LocalPersistence, localCopyName, takeEarlyCopy } from './localCopy'
 import { bindStoreToDoc, checkSchema, META_KEY, RECORDS_KEY, SCHEMA_KEY, type Binding } from './bindStore'
 import { encodeOnlyWhatIsSent, handleStatusMessages, sendOnlyOwnAwareness, takeOverReconnects } from './providerPatches'
 import { mark } from './timing'
@@ -44,10 +44,22 @@ export type BoardError =
   | { kind: 'refused'; message: string; code: number }
   | { kind: 'failed'; message: string }
 
-export type { LocalPersistence } from './localCopy'
-
 /** The state before anything is known; {@link connectBoard} reports every change after it. */
 export const INITIAL_BOARD_STATE: BoardState = { status: 'loading', connection: 'connecting', saving: 'ok' }
+
+/** A copy of the doc kept on this device (IndexedDB in a browser). */
+export interface LocalPersistence {
+  /** Settles once the stored copy has been applied to the doc. */
+  whenSynced: Promise<unknown>
+  destroy(): unknown
+  /**
+   * Keeps one change the doc has applied (`origin`: its transaction's). A copy with it is
+   * handed every change by the board; one without listens to the doc's updates itself.
+   */
+  keep?(update: Uint8Array, origin: unknown): void
+  /** The origin of the transaction in which the copy applies what it had stored. */
+  readonly origin?: unknown
+}
 
 /** What fires the browser's `online` and `offline` events: `window`. */
 export type NetworkEvents = Pick<EventTarget, 'addEventListener' | 'removeEventListener'>
@@ -89,6 +101,37 @@ const MAX_BACKOFF_MS = 5_000
 /** The longest the socket waits for this device's copy of the board to be read. */
 const LOCAL_COPY_WAIT_MS = 300
 
+/** Changes this big (a board's whole state, a peer's big batch) are written when the page is idle. */
+const BIG_UPDATE_BYTES = 64 * 1024
+
+/**
+ * y-indexeddb, handed the changes by the board instead of listening to the doc (so the
+ * server's are stored as they came, never re-encoded), big ones once the page is idle:
+ * the board is on screen first.
+ *
+ * Relies on `IndexeddbPersistence._storeUpdate(update, origin)`: its `update` listener,
+ * which appends the update to the copy (and compacts the copy now and then).
+ */
+function indexedDbPersistence(name: string, doc: Y.Doc): LocalPersistence {
+  const copy = new IndexeddbPersistence(name, doc)
+  doc.off('update', copy._storeUpdate)
+  let destroyed = false
+  const idle = (task: () => void) =>
+    typeof requestIdleCallback === 'function' ? requestIdleCallback(task, { timeout: 2_000 }) : setTimeout(task, 0)
+  return {
+    origin: copy,
+    whenSynced: copy.whenSynced,
+    destroy() {
+      destroyed = true
+      return copy.destroy()
+    },
+    keep(update, origin) {
+      if (update.length < BIG_UPDATE_BYTES) copy._storeUpdate(update, origin)
+      else idle(() => destroyed || copy._storeUpdate(update, origin))
+    },
+  }
+}
+
 /**
  * The whole life of one board connection, without React: a Y.Doc kept on this device and
  * synced over y-websocket, bound to a tldraw store, with presence in awareness. The board
@@ -107,7 +150,7 @@ const LOCAL_COPY_WAIT_MS = 300
  * board.dispose()
  */
 export function connectBoard(options: ConnectBoardOptions, onState: (state: BoardState) => void): BoardConnection {
-  const { room, readOnly = false, assets, serverWaitMs = 1500, persistence } = options
+  const { room, readOnly = false, assets, serverWaitMs = 1500, persistence = indexedDbPersistence } = options
   if (options.origin === undefined && typeof window === 'undefined') {
     throw new Error('connectBoard needs an origin outside a browser')
   }
@@ -142,10 +185,8 @@ export function connectBoard(options: ConnectBoardOptions, onState: (state: Boar
   // The browser's word on the network; without one (Node), assume there is one.
   let networkUp = typeof navigator === 'undefined' || !network ? true : navigator.onLine !== false
 
-  // This device's copy, read into a doc of its own while the page loaded (`readLocalCopyEarly`), or read now.
-  const early = persistence === undefined ? takeEarlyCopy(room) : null
-  const doc = early?.doc ?? new Y.Doc()
-  const local = early?.local ?? (persistence === false ? null : (persistence ?? indexedDbPersistence)(localCopyName(room), doc))
+  const doc = new Y.Doc()
+  const local = persistence ? persistence(`sketchroom:${room}`, doc) : null
   const provider = new WebsocketProvider(`${origin.replace(/^http/, 'ws')}/sync`, room, doc, {
     maxBackoffTime: MAX_BACKOFF_MS,
     WebSocketPolyfill: options.WebSocket,

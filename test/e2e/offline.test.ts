@@ -124,34 +124,6 @@ describe.skipIf(!hasChromium)('offline, and on a phone', () => {
       .toBe(true)
   })
 
-  test("a second visit starts reading this device's copy before the board's code has loaded, and reads it once", async () => {
-    await context.setOffline(false)
-    const second = await context.newPage()
-    // Counts the opens of this board's IndexedDB copy; the app's marks record when each step began.
-    await second.addInitScript((name) => {
-      globalThis.__sketchroomMarks = []
-      const open = indexedDB.open.bind(indexedDB)
-      const counted = globalThis as unknown as { __copyOpens: number }
-      counted.__copyOpens = 0
-      indexedDB.open = (dbName: string, version?: number) => {
-        if (dbName === name) counted.__copyOpens++
-        return open(dbName, version)
-      }
-    }, `sketchroom:${roomId}`)
-    await second.goto(`${app.origin}/b/${roomId}`)
-    await waitForEditor(second)
-    await hasShape(second, shape)
-    const { marks, opens } = await second.evaluate(() => ({
-      marks: globalThis.__sketchroomMarks ?? [],
-      opens: (globalThis as unknown as { __copyOpens: number }).__copyOpens,
-    }))
-    const at = (name: string) => marks.find(([mark]) => mark === name)?.[1]
-    expect(at('read-early'), 'the copy is read from the page, before the board connects').toBeLessThan(at('connect')!)
-    // The board took the copy read early instead of reading it again.
-    expect(opens).toBe(1)
-    await second.close()
-  })
-
   test("Export → PDF works offline: pdf-lib is not part of the board's start, follows in the background, and the worker keeps it", async () => {
     // The chunk that holds pdf-lib, by a message only pdf-lib has.
     const chunks = path.join(process.cwd(), '.next/static/chunks')
