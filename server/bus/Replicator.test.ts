@@ -49,8 +49,8 @@ async function sharedStores(n: number): Promise<PostgresStore[]> {
   return stores
 }
 
-function client(server: TestServer, room: string): TestClient {
-  const c = connectClient(server.wsUrl, room)
+function client(server: TestServer, room: string, doc?: Y.Doc): TestClient {
+  const c = connectClient(server.wsUrl, room, doc)
   cleanup.push(() => c.destroy())
   return c
 }
@@ -92,12 +92,17 @@ function appendValve(store: Store) {
   }
 }
 
-async function storedList(store: Store, room: string): Promise<string[]> {
+/** What `stores` hold of `room`, together, as one doc. */
+async function storedDoc(room: string, ...stores: Store[]): Promise<Y.Doc> {
   const doc = new Y.Doc()
-  const stored = await store.load(room)
-  if (stored) Y.applyUpdate(doc, stored.update)
-  return doc.getArray<string>('list').toJSON()
+  for (const store of stores) {
+    const stored = await store.load(room)
+    if (stored) Y.applyUpdate(doc, stored.update)
+  }
+  return doc
 }
+
+const storedList = async (store: Store, room: string) => (await storedDoc(room, store)).getArray<string>('list').toJSON()
 
 const list = (c: TestClient) => c.doc.getArray<string>('list').toJSON()
 const same = (clients: TestClient[]) => {
@@ -229,12 +234,8 @@ describe('replication between instances (in-process bus)', () => {
     // YKeyValue keeps the rightmost of two entries inserted at one place, and they sit in
     // client id order: `later` (on B) writes the entry every peer keeps.
     const [earlierDoc, laterDoc] = [new Y.Doc(), new Y.Doc()].sort((x, y) => x.clientID - y.clientID)
-    const earlier = connectClient(a.server.wsUrl, room, earlierDoc)
-    const later = connectClient(b.server.wsUrl, room, laterDoc)
-    cleanup.push(
-      () => earlier.destroy(),
-      () => later.destroy(),
-    )
+    const earlier = client(a.server, room, earlierDoc)
+    const later = client(b.server, room, laterDoc)
     const onA = client(a.server, room)
     const onB = client(b.server, room)
     const everyone = [earlier, later, onA, onB]
@@ -264,11 +265,7 @@ describe('replication between instances (in-process bus)', () => {
     for (const c of everyone) await expect.poll(() => records(c.doc).has(id), { timeout: 5_000 }).toBe(false)
     // What the two stores hold together has the drop too.
     await waitFor(async () => {
-      const doc = new Y.Doc()
-      for (const store of [storeA, storeB]) {
-        const stored = await store.load(room)
-        if (stored) Y.applyUpdate(doc, stored.update)
-      }
+      const doc = await storedDoc(room, storeA, storeB)
       return records(doc).has('page:page') && !records(doc).has(id)
     }, 'the stored board without the shape')
   })
