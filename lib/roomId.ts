@@ -16,11 +16,17 @@ export function roomIdProblem(value: string): string | null {
   return null
 }
 
-/** A fresh 128-bit room id, base64url without padding (22 chars). */
+/**
+ * A fresh 128-bit room id, base64url without padding (22 chars), never starting with `-`:
+ * command lines (`npm run boards -- show <id>`) would read such an id as an option.
+ */
 export function newRoomId(): string {
-  const bytes = new Uint8Array(16)
-  crypto.getRandomValues(bytes)
-  let binary = ''
-  for (const b of bytes) binary += String.fromCharCode(b)
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+  for (;;) {
+    const bytes = new Uint8Array(16)
+    crypto.getRandomValues(bytes)
+    let binary = ''
+    for (const b of bytes) binary += String.fromCharCode(b)
+    const id = btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+    if (!id.startsWith('-')) return id
+  }
 }
