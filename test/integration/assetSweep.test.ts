@@ -58,9 +58,6 @@ test('[S131] an image no board and no version mentions is deleted after the grac
   const inVersion = await upload(s)
   const orphan = await upload(s)
   const fresh = await upload(s)
-  // All but the fresh one were written before the grace.
-  const old = new Date(Date.now() - 2 * HOUR)
-  for (const { hash } of [onBoard, inVersion, orphan]) fs.utimesSync(path.join(s.dataDir, 'assets', hash), old, old)
 
   const a = client(s, ROOM)
   await synced(a)
@@ -72,6 +69,10 @@ test('[S131] an image no board and no version mentions is deleted after the grac
   const versions = async () =>
     ((await (await fetch(`http://127.0.0.1:${s.port}/api/boards/${ROOM}/versions`)).json()) as { versions: unknown[] }).versions
   await waitFor(async () => (await versions()).length >= 1, 'a version with both images')
+  // All but the fresh one were written before the grace. Aged only now that the board holding
+  // two of them is stored: a sweep every 200 ms would otherwise find them old and unmentioned.
+  const old = new Date(Date.now() - 2 * HOUR)
+  for (const { hash } of [onBoard, inVersion, orphan]) fs.utimesSync(path.join(s.dataDir, 'assets', hash), old, old)
   // The second image leaves the board; once the room sleeps its log is compacted, so only
   // the version still mentions it.
   records(a.doc).delete('asset:versioned')
